@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// metadata.h — encoding of a cache object's metadata file: a checksummed header followed by an
+// append-only journal of granule records. See docs/cache_format.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace cachefiles {
+
+inline constexpr size_t kRecordSize = 32;
+
+struct MetadataHeader {
+  std::string key;
+  std::string aux;
+  uint64_t granule_size = 0;
+  uint64_t object_size = 0;
+};
+
+struct GranuleRecord {
+  uint64_t index = 0;
+  uint32_t len = 0;
+  uint64_t data_hash = 0;
+};
+
+std::string EncodeHeader(const MetadataHeader& header);
+std::string EncodeRecord(const GranuleRecord& record);
+
+struct DecodedMetadata {
+  bool header_ok = false;
+  MetadataHeader header;
+  std::map<uint64_t, GranuleRecord> granules;  // Last record wins.
+  size_t valid_len = 0;   // Bytes up to the first bad record; the rest is a torn tail.
+  size_t bad_records = 0;  // 1 if the journal ended in a torn or corrupt record.
+};
+
+DecodedMetadata DecodeMetadata(std::string_view bytes);
+
+uint64_t HashBytes(const void* data, size_t len);
+
+}  // namespace cachefiles

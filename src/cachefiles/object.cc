@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// object.cc — reading, writing and verifying one cache object.
+//
+// Write order is what makes a crash harmless: data first, then the granule's record (with the
+// data's checksum) appended to the journal. A kill -9 between the two leaves data without a
+// record (not served); a torn record fails its own checksum (journal cut there); data torn or
+// altered after its record fails the data checksum on read (object discarded, bytes refetched).
+#include "cachefiles/object.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "util/log.h"
+
+namespace cachefiles {
+
+using util::Code;
+using util::Status;
+
+namespace {
+
+Status WriteAll(int fd, const void* data, size_t len, off_t pos, const std::string& what) {
+  const char* at = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pos < 0 ? ::write(fd, at + done, len - done)
+                        : ::pwrite(fd, at + done, len - done, pos + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, what);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+util::Result<std::string> ReadWholeFile(int fd) {
+  std::string bytes;
+  char chunk[65536];
+  off_t pos = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, chunk, sizeof(chunk), pos);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read cache metadata");
+    }
+    if (n == 0) return bytes;
+    bytes.append(chunk, static_cast<size_t>(n));
+    pos += n;
+  }
+}
+
+}  // namespace
+
+util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
+                                                   const MetadataHeader& wanted) {
+  std::unique_ptr<Object> object(new Object(base_path, wanted));
+  object->data_fd_ = ::open((base_path + ".data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (object->data_fd_ < 0) return Status::FromErrno(errno, "open " + base_path + ".data");
+  object->meta_fd_ =
+      ::open((base_path + ".meta").c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (object->meta_fd_ < 0) return Status::FromErrno(errno, "open " + base_path + ".meta");
+  auto bytes = ReadWholeFile(object->meta_fd_);
+  if (!bytes.ok()) return bytes.status();
+  DecodedMetadata decoded = DecodeMetadata(*bytes);
+  bool matches = decoded.header_ok && decoded.header.key == wanted.key &&
+                 decoded.header.aux == wanted.aux &&
+                 decoded.header.object_size == wanted.object_size &&
+                 decoded.header.granule_size == wanted.granule_size;
+  if (!matches) {
+    Status status = object->Reset();
+    if (!status.ok()) return status;
+    return object;
+  }
+  if (decoded.bad_records != 0) {
+    // A torn tail from a crash mid-append: cut it so new records follow good ones.
+    if (::ftruncate(object->meta_fd_, static_cast<off_t>(decoded.valid_len)) != 0) {
+      return Status::FromErrno(errno, "truncate " + base_path + ".meta");
+    }
+  }
+  for (auto& [index, record] : decoded.granules) {
+    if (record.len != object->GranuleLen(index)) continue;  // Not a granule of this size.
+    object->granules_[index] = record;
+    object->bytes_present_ += record.len;
+  }
+  object->reused_ = !object->granules_.empty();
+  return object;
+}
+
+Object::~Object() {
+  if (data_fd_ >= 0) ::close(data_fd_);
+  if (meta_fd_ >= 0) ::close(meta_fd_);
+}
+
+uint64_t Object::GranuleLen(uint64_t index) const {
+  uint64_t start = index * header_.granule_size;
+  if (start >= header_.object_size) return 0;
+  return std::min(header_.granule_size, header_.object_size - start);
+}
+
+Status Object::Reset() {
+  granules_.clear();
+  bytes_present_ = 0;
+  if (::ftruncate(data_fd_, 0) != 0) return Status::FromErrno(errno, "truncate " + base_path_);
+  std::string tmp = base_path_ + ".meta.tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "create " + tmp);
+  std::string header = EncodeHeader(header_);
+  Status status = WriteAll(fd, header.data(), header.size(), 0, "write " + tmp);
+  ::close(fd);
+  if (!status.ok()) return status;
+  if (::rename(tmp.c_str(), (base_path_ + ".meta").c_str()) != 0) {
+    return Status::FromErrno(errno, "rename " + tmp);
+  }
+  int meta = ::open((base_path_ + ".meta").c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (meta < 0) return Status::FromErrno(errno, "open " + base_path_ + ".meta");
+  ::close(meta_fd_);
+  meta_fd_ = meta;
+  return Status::Ok();
+}
+
+fscache::Occupancy Object::Query(uint64_t pos, uint64_t max_len) {
+  std::lock_guard lock(mu_);
+  const uint64_t g = header_.granule_size;
+  uint64_t index = pos / g;
+  bool present = granules_.count(index) != 0;
+  uint64_t len = 0;
+  while (len < max_len && (granules_.count(index) != 0) == present) {
+    len += g - (pos + len) % g;
+    ++index;
+  }
+  return {present, std::min(len, max_len)};
+}
+
+Status Object::Read(uint64_t pos, std::span<std::byte> buf) {
+  std::lock_guard lock(mu_);
+  const uint64_t g = header_.granule_size;
+  if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache read");
+  uint64_t done = 0;
+  while (done < buf.size()) {
+    uint64_t index = (pos + done) / g;
+    auto it = granules_.find(index);
+    uint64_t len = GranuleLen(index);
+    if (it == granules_.end() || len == 0) return Status::Error(Code::kNoCache, "not cached");
+    if (buf.size() - done < len) {
+      return Status::Error(Code::kInvalidArgument, "cache read must cover whole granules");
+    }
+    ssize_t n = ::pread(data_fd_, buf.data() + done, len, static_cast<off_t>(pos + done));
+    bool good = n == static_cast<ssize_t>(len) &&
+                HashBytes(buf.data() + done, len) == it->second.data_hash;
+    if (!good) {
+      int err = n < 0 ? errno : 0;
+      NC_LOG_WARN("cache object %s: granule %llu failed verification%s%s; discarding it",
+                  base_path_.c_str(), static_cast<unsigned long long>(index),
+                  err ? ": " : "", err ? std::strerror(err) : "");
+      Status reset = Reset();
+      if (!reset.ok()) NC_LOG_WARN("discard failed: %s", reset.ToString().c_str());
+      return Status::Error(Code::kCorruption, "cached data failed verification");
+    }
+    done += len;
+  }
+  return Status::Ok();
+}
+
+Status Object::Write(uint64_t pos, std::span<const std::byte> data) {
+  std::lock_guard lock(mu_);
+  const uint64_t g = header_.granule_size;
+  if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache write");
+  // Whole granules only: a partial one would be recorded as present but never be whole.
+  std::string records;
+  std::vector<GranuleRecord> added;
+  uint64_t done = 0;
+  while (done < data.size()) {
+    uint64_t index = (pos + done) / g;
+    uint64_t len = GranuleLen(index);
+    if (len == 0 || data.size() - done < len) break;
+    added.push_back({index, static_cast<uint32_t>(len), HashBytes(data.data() + done, len)});
+    records += EncodeRecord(added.back());
+    done += len;
+  }
+  if (done == 0) return Status::Ok();
+  Status status = WriteAll(data_fd_, data.data(), done, static_cast<off_t>(pos),
+                           "write " + base_path_ + ".data");
+  if (!status.ok()) return status;
+  status = WriteAll(meta_fd_, records.data(), records.size(), -1, "write " + base_path_ + ".meta");
+  if (!status.ok()) return status;
+  for (const GranuleRecord& record : added) {
+    if (granules_.insert_or_assign(record.index, record).second) bytes_present_ += record.len;
+  }
+  return Status::Ok();
+}
+
+Status Object::Invalidate(const std::string& aux, uint64_t object_size) {
+  std::lock_guard lock(mu_);
+  header_.aux = aux;
+  header_.object_size = object_size;
+  return Reset();
+}
+
+fscache::ObjectUsage Object::Usage() {
+  std::lock_guard lock(mu_);
+  return {bytes_present_};
+}
+
+}  // namespace cachefiles

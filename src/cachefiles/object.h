@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// object.h — one cached remote file: a sparse data file at the file's own offsets and its
+// metadata journal. Kernel: fs/cachefiles/interface.c and io.c.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "cachefiles/metadata.h"
+#include "fscache/backend.h"
+
+namespace cachefiles {
+
+class Object final : public fscache::BackendObject {
+ public:
+  // Opens or creates the files at `base_path` + ".data"/".meta"; stored data is kept only when
+  // key, aux, size and granule size all match and its journal decodes.
+  static util::Result<std::unique_ptr<Object>> Open(const std::string& base_path,
+                                                    const MetadataHeader& wanted);
+  ~Object() override;
+
+  uint64_t granule_size() const override { return header_.granule_size; }
+  fscache::Occupancy Query(uint64_t pos, uint64_t max_len) override;
+  util::Status Read(uint64_t pos, std::span<std::byte> buf) override;
+  util::Status Write(uint64_t pos, std::span<const std::byte> data) override;
+  util::Status Invalidate(const std::string& aux, uint64_t object_size) override;
+  fscache::ObjectUsage Usage() override;
+
+  // True when Open() found usable data from an earlier run.
+  bool reused() const { return reused_; }
+
+ private:
+  Object(std::string base_path, MetadataHeader header)
+      : base_path_(std::move(base_path)), header_(std::move(header)) {}
+  // Empties the data file and writes a fresh metadata file (atomically, by rename).
+  util::Status Reset() ;
+  uint64_t GranuleLen(uint64_t index) const;
+
+  const std::string base_path_;
+  std::mutex mu_;
+  MetadataHeader header_;                          // Protected by mu_.
+  std::map<uint64_t, GranuleRecord> granules_;     // Protected by mu_.
+  uint64_t bytes_present_ = 0;                     // Protected by mu_.
+  int data_fd_ = -1;
+  int meta_fd_ = -1;  // O_APPEND; replaced by Reset(). Protected by mu_.
+  bool reused_ = false;
+};
+
+}  // namespace cachefiles

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// commands.h — the netcache subcommands. Each Add*Command registers its options on the CLI11
+// app and returns the function that runs it (an exit status).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace cli {
+
+using CommandRunner = std::function<int()>;
+
+CommandRunner AddMountCommand(CLI::App& app);
+CommandRunner AddUmountCommand(CLI::App& app);
+CommandRunner AddStatCommand(CLI::App& app);
+
+// "256M", "20G", "4096", "1.5G" -> bytes (binary units). Empty on bad input.
+std::optional<uint64_t> ParseSize(const std::string& text);
+// $XDG_CACHE_HOME/netcache or ~/.cache/netcache.
+std::string DefaultCacheDir();
+// Reads the daemon's JSON counters from a mountpoint; returns false with `error` set.
+bool ReadStats(const std::string& mountpoint, std::string* json, std::string* error);
+
+}  // namespace cli

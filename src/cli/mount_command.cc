@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+// mount_command.cc — `netcache mount SOURCE MOUNTPOINT`: checks its arguments, assembles the
+// layers (origin, cache, page cache, netfs, FUSE) and serves the mount, in the background by
+// default. The command returns only once the mount is up, or with the reason it is not.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "cachefiles/cachefiles.h"
+#include "cli/commands.h"
+#include "folio/folio_pool.h"
+#include "fscache/fscache.h"
+#include "fuse/session.h"
+#include "netfs/netfs.h"
+#include "origin/posix_origin.h"
+#include "util/log.h"
+#include "util/thread_pool.h"
+
+namespace cli {
+namespace {
+
+struct MountArgs {
+  std::string source;
+  std::string mountpoint;
+  std::string cache_dir;
+  std::string memory_limit = "256M";
+  double attr_timeout = 1.0;
+  bool foreground = false;
+  bool no_cache = false;
+  bool allow_other = false;
+  bool debug = false;
+  std::string log_file;
+  int origin_threads = 8;
+  int fuse_threads = 8;
+};
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "netcache mount: %s\n", message.c_str());
+  return 1;
+}
+
+// /proc/self/mountinfo escapes spaces and such as octal (\040).
+std::string Unescape(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+bool IsMountPoint(const std::string& path) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (Unescape(mount_point) == path) return true;
+  }
+  return false;
+}
+
+std::string CheckArguments(MountArgs& args) {
+  if (args.source.find("://") != std::string::npos) {
+    return "source " + args.source +
+           ": URL sources are not supported yet; give a local directory (e.g. an NFS mount)";
+  }
+  struct stat st;
+  if (::stat(args.source.c_str(), &st) != 0) {
+    return "source " + args.source + ": " + std::strerror(errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return "source " + args.source + " is not a directory";
+  if (::stat(args.mountpoint.c_str(), &st) != 0) {
+    if (errno == ENOTCONN) {
+      return "mountpoint " + args.mountpoint +
+             " is a dead FUSE mount; clear it with: netcache umount --lazy " + args.mountpoint;
+    }
+    return "mountpoint " + args.mountpoint + ": " + std::strerror(errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return "mountpoint " + args.mountpoint + " is not a directory";
+  char resolved[PATH_MAX];
+  if (::realpath(args.mountpoint.c_str(), resolved) == nullptr) {
+    return "mountpoint " + args.mountpoint + ": " + std::strerror(errno);
+  }
+  args.mountpoint = resolved;
+  if (IsMountPoint(args.mountpoint)) {
+    return "mountpoint " + args.mountpoint + " is busy: something is already mounted there";
+  }
+  if (::realpath(args.source.c_str(), resolved) == nullptr) {
+    return "source " + args.source + ": " + std::strerror(errno);
+  }
+  args.source = resolved;
+  if (args.cache_dir.empty()) args.cache_dir = DefaultCacheDir();
+  if (args.attr_timeout < 0) return "--attr-timeout must not be negative";
+  if (args.origin_threads < 1 || args.fuse_threads < 1) return "thread counts must be at least 1";
+  return "";
+}
+
+// The daemon's body. `ready_fd` receives one byte once mounted (or is closed on failure).
+int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
+  if (args.debug) util::SetLogLevel(util::LogLevel::kDebug);
+  std::unique_ptr<fscache::Backend> backend;
+  if (!args.no_cache) {
+    auto opened = cachefiles::OpenCache(args.cache_dir);
+    if (!opened.ok()) return Fail(opened.status().message());
+    backend = std::move(*opened);
+  }
+  util::ThreadPool origin_io("nc-origin", args.origin_threads);
+  auto origin = origin::OpenPosixOrigin(args.source, &origin_io);
+  if (!origin.ok()) return Fail(origin.status().message());
+  fscache::Cache cache(std::move(backend), 4);
+  auto volume = cache.AcquireVolume((*origin)->VolumeKey());
+  if (!volume.ok()) return Fail(volume.status().message());
+
+  folio::FolioPool pool(memory_limit);
+  netfs::Netfs netfs(origin->get(), &pool, *volume, netfs::Options{});
+  nc_fuse::FsContext context{origin->get(), &netfs, &pool, args.no_cache ? nullptr : &cache,
+                             args.source, args.no_cache ? "" : args.cache_dir};
+  nc_fuse::SessionOptions options;
+  options.mountpoint = args.mountpoint;
+  std::string fsname = "netcache:" + args.source;
+  for (char& ch : fsname) {
+    if (ch == ',' || ch == ' ') ch = '_';  // Would split or end the -o option string.
+  }
+  options.fsname = fsname;
+  options.attr_timeout = args.attr_timeout;
+  options.allow_other = args.allow_other;
+  options.debug = args.debug;
+  options.max_threads = args.fuse_threads;
+  auto session = nc_fuse::Session::Mount(context, options);
+  if (!session.ok()) return Fail(session.status().message());
+
+  NC_LOG_INFO("mounted %s on %s, cache %s", args.source.c_str(), args.mountpoint.c_str(),
+              args.no_cache ? "off" : args.cache_dir.c_str());
+  if (ready_fd >= 0) {
+    // Detach from the terminal; from here on, messages go to the log file (or nowhere).
+    ::setsid();
+    int devnull = ::open("/dev/null", O_RDWR);
+    int log = args.log_file.empty()
+                  ? devnull
+                  : ::open(args.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log < 0) log = devnull;
+    ::dup2(devnull, STDIN_FILENO);
+    ::dup2(devnull, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    char ok = 0;
+    if (::write(ready_fd, &ok, 1) != 1) return 1;
+    ::close(ready_fd);
+  }
+  util::Status status = (*session)->Loop();
+  netfs.WaitIdle();
+  session->reset();
+  if (!status.ok()) NC_LOG_ERROR("%s", status.ToString().c_str());
+  NC_LOG_INFO("unmounted %s", args.mountpoint.c_str());
+  return status.ok() ? 0 : 1;
+}
+
+}  // namespace
+
+CommandRunner AddMountCommand(CLI::App& app) {
+  auto args = std::make_shared<MountArgs>();
+  CLI::App* cmd = app.add_subcommand("mount", "Mount SOURCE at MOUNTPOINT with a persistent cache");
+  cmd->add_option("SOURCE", args->source, "Directory to cache (e.g. an NFS or SMB mount)")
+      ->required();
+  cmd->add_option("MOUNTPOINT", args->mountpoint, "Empty directory to mount on")->required();
+  cmd->add_option("--cache-dir", args->cache_dir,
+                  "Persistent cache directory [default: $XDG_CACHE_HOME/netcache or "
+                  "~/.cache/netcache]");
+  cmd->add_option("--memory-limit", args->memory_limit,
+                  "Page cache memory limit, e.g. 256M, 1G")
+      ->default_val("256M");
+  cmd->add_option("--attr-timeout", args->attr_timeout,
+                  "Seconds before origin changes are looked for again")
+      ->default_val(1.0);
+  cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground, log to stderr");
+  cmd->add_flag("--no-cache", args->no_cache, "No persistent cache (memory only)");
+  cmd->add_flag("--allow-other", args->allow_other, "Let other users access the mount");
+  cmd->add_option("--log-file", args->log_file, "Daemon log file (in the background)");
+  cmd->add_flag("-d,--debug", args->debug, "Debug logging (and FUSE traces)");
+  cmd->add_option("--origin-threads", args->origin_threads, "Parallel origin reads")
+      ->default_val(8);
+  cmd->add_option("--fuse-threads", args->fuse_threads, "FUSE worker threads")->default_val(8);
+  return [args]() -> int {
+    std::string error = CheckArguments(*args);
+    if (!error.empty()) return Fail(error);
+    auto memory_limit = ParseSize(args->memory_limit);
+    if (!memory_limit || *memory_limit < 1024 * 1024) {
+      return Fail("--memory-limit " + args->memory_limit + " is not a size of at least 1M");
+    }
+    if (args->foreground) return Serve(*args, *memory_limit, -1);
+    // Fork before any thread exists; the parent reports whether the mount came up.
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Fail(std::string("pipe: ") + std::strerror(errno));
+    pid_t child = ::fork();
+    if (child < 0) return Fail(std::string("fork: ") + std::strerror(errno));
+    if (child == 0) {
+      ::close(pipe_fds[0]);
+      ::_exit(Serve(*args, *memory_limit, pipe_fds[1]));
+    }
+    ::close(pipe_fds[1]);
+    char byte;
+    ssize_t n;
+    do {
+      n = ::read(pipe_fds[0], &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : 1;  // The daemon printed its reason on our stderr.
+  };
+}
+
+}  // namespace cli

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// backend.h — what a cache backend implements for fscache (cf. include/linux/fscache-cache.h).
+// A backend stores byte ranges of objects, each identified by a (volume key, cookie key) pair
+// and guarded by coherency data ("aux"). It never sees folios; it sees positions and buffers.
+//
+// Contract for BackendObject: calls are synchronous and may come from several threads at once
+// (the object serialises what it must). Data is stored in granules of granule_size() bytes;
+// writes start on a granule boundary and cover whole granules, except that the last granule of
+// the object may be short (it ends at object_size). A read of present granules returns the
+// bytes exactly as written, or kCorruption — never other bytes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "util/status.h"
+
+namespace fscache {
+
+struct Occupancy {
+  bool present = false;  // Whether the granule at the queried position is stored.
+  uint64_t len = 0;      // How far the present (or absent) run extends from the position.
+};
+
+struct ObjectUsage {
+  uint64_t bytes_present = 0;
+};
+
+class BackendObject {
+ public:
+  virtual ~BackendObject() = default;
+  virtual uint64_t granule_size() const = 0;
+  // The run of present or absent granules starting at `pos`, at most `max_len` long.
+  virtual Occupancy Query(uint64_t pos, uint64_t max_len) = 0;
+  virtual util::Status Read(uint64_t pos, std::span<std::byte> buf) = 0;
+  virtual util::Status Write(uint64_t pos, std::span<const std::byte> data) = 0;
+  // Forgets all data and records new coherency data and size (origin changed).
+  virtual util::Status Invalidate(const std::string& aux, uint64_t object_size) = 0;
+  virtual ObjectUsage Usage() = 0;
+};
+
+class BackendVolume {
+ public:
+  virtual ~BackendVolume() = default;
+  // Opens (creating if needed) the object for `key`. Stored data whose aux or size differ from
+  // the given ones is discarded: the origin changed while we were not looking.
+  virtual util::Result<std::unique_ptr<BackendObject>> OpenObject(const std::string& key,
+                                                                 const std::string& aux,
+                                                                 uint64_t object_size) = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Fails with kBusy when another process owns the volume.
+  virtual util::Result<std::unique_ptr<BackendVolume>> AcquireVolume(const std::string& key) = 0;
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace fscache

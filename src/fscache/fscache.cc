@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// fscache.cc — volumes, cookies and operations. Kernel: fs/netfs/fscache_volume.c,
+// fscache_cookie.c, fscache_io.c; the read planning is cachefiles_prepare_read() in
+// fs/cachefiles/io.c, lifted here because it only needs the backend's occupancy query.
+#include "fscache/fscache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/log.h"
+
+namespace fscache {
+
+using util::Code;
+using util::Status;
+
+Cache::Cache(std::unique_ptr<Backend> backend, int io_threads)
+    : backend_(std::move(backend)), io_pool_("nc-cache-io", io_threads) {}
+
+Cache::~Cache() { io_pool_.Drain(); }
+
+util::Result<std::shared_ptr<Volume>> Cache::AcquireVolume(const std::string& key) {
+  if (!backend_) return std::make_shared<Volume>(this, nullptr);
+  auto volume = backend_->AcquireVolume(key);
+  if (!volume.ok()) return volume.status();
+  return std::make_shared<Volume>(this, std::move(*volume));
+}
+
+std::shared_ptr<Cookie> Volume::AcquireCookie(const std::string& key, const std::string& aux,
+                                              uint64_t object_size) {
+  std::unique_ptr<BackendObject> object;
+  if (backend_) {
+    auto opened = backend_->OpenObject(key, aux, object_size);
+    if (opened.ok()) {
+      object = std::move(*opened);
+    } else {
+      NC_LOG_WARN("not caching %s: %s", key.c_str(), opened.status().ToString().c_str());
+    }
+  }
+  return std::make_shared<Cookie>(cache_, key, std::move(object));
+}
+
+Cookie::Cookie(Cache* cache, std::string key, std::unique_ptr<BackendObject> object)
+    : cache_(cache), key_(std::move(key)), object_(std::move(object)) {}
+
+bool Cookie::caching() const {
+  std::shared_lock lock(io_mu_);
+  return object_ != nullptr && !disabled_.load(std::memory_order_relaxed);
+}
+
+Operation Cookie::BeginOperation() {
+  return Operation(shared_from_this(), inval_counter_.load(std::memory_order_acquire));
+}
+
+void Cookie::Invalidate(const std::string& aux, uint64_t object_size) {
+  std::unique_lock lock(io_mu_);
+  inval_counter_.fetch_add(1, std::memory_order_acq_rel);
+  cache_->stats_.invalidations.fetch_add(1, std::memory_order_relaxed);
+  if (object_ == nullptr) return;
+  Status status = object_->Invalidate(aux, object_size);
+  if (!status.ok()) {
+    // The object may still hold old data: stop using it rather than risk serving it.
+    NC_LOG_WARN("cache invalidation of %s failed, no longer caching it: %s", key_.c_str(),
+                status.ToString().c_str());
+    object_.reset();
+  }
+}
+
+uint64_t Cookie::BytesCached() {
+  std::shared_lock lock(io_mu_);
+  return object_ ? object_->Usage().bytes_present : 0;
+}
+
+void Cookie::DisableCaching(const Status& why) {
+  if (!disabled_.exchange(true)) {
+    NC_LOG_WARN("cache write for %s failed, caching off for this file: %s", key_.c_str(),
+                why.ToString().c_str());
+  }
+}
+
+Status Cookie::DoRead(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans) {
+  std::shared_lock lock(io_mu_);
+  if (inval_counter != inval_counter_.load(std::memory_order_acquire)) {
+    cache_->stats_.stale_ops.fetch_add(1, std::memory_order_relaxed);
+    return Status::Error(Code::kStale, "cookie invalidated during the operation");
+  }
+  if (object_ == nullptr) return Status::Error(Code::kNoCache, "no cache object");
+  uint64_t at = pos;
+  for (const Span& span : spans) {
+    Status status = object_->Read(at, {span.base, span.len});
+    if (!status.ok()) {
+      cache_->stats_.read_errors.fetch_add(1, std::memory_order_relaxed);
+      if (status.code() == Code::kCorruption) {
+        cache_->stats_.corruptions.fetch_add(1, std::memory_order_relaxed);
+      }
+      return status;
+    }
+    at += span.len;
+  }
+  cache_->stats_.reads.fetch_add(1, std::memory_order_relaxed);
+  cache_->stats_.read_bytes.fetch_add(at - pos, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans) {
+  std::shared_lock lock(io_mu_);
+  if (inval_counter != inval_counter_.load(std::memory_order_acquire)) {
+    cache_->stats_.stale_ops.fetch_add(1, std::memory_order_relaxed);
+    return Status::Error(Code::kStale, "cookie invalidated during the operation");
+  }
+  if (object_ == nullptr || disabled_.load(std::memory_order_relaxed)) {
+    return Status::Error(Code::kNoCache, "not caching");
+  }
+  uint64_t at = pos;
+  for (const Span& span : spans) {
+    Status status = object_->Write(at, {span.base, span.len});
+    if (!status.ok()) {
+      cache_->stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
+      DisableCaching(status);
+      return status;
+    }
+    at += span.len;
+  }
+  cache_->stats_.writes.fetch_add(1, std::memory_order_relaxed);
+  cache_->stats_.write_bytes.fetch_add(at - pos, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Operation::~Operation() = default;
+Operation::Operation(Operation&& other) noexcept = default;
+Operation& Operation::operator=(Operation&& other) noexcept = default;
+
+ReadPlan Operation::PrepareRead(uint64_t start, uint64_t len, uint64_t i_size) const {
+  if (start >= i_size) return {Source::kFillWithZeroes, len, false};
+  len = std::min(len, i_size - start);
+  if (!cookie_) return {Source::kDownloadFromServer, len, false};
+  std::shared_lock lock(cookie_->io_mu_);
+  bool usable = cookie_->object_ != nullptr &&
+                inval_counter_ == cookie_->inval_counter_.load(std::memory_order_acquire);
+  if (!usable) return {Source::kDownloadFromServer, len, false};
+  Occupancy occupancy = cookie_->object_->Query(start, len);
+  uint64_t run = std::min(occupancy.len, len);
+  if (run == 0) run = len;
+  if (occupancy.present) return {Source::kReadFromCache, run, false};
+  return {Source::kDownloadFromServer, run, !cookie_->disabled_.load(std::memory_order_relaxed)};
+}
+
+void Operation::Read(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
+  if (!cookie_) {
+    done(Status::Error(Code::kNoCache, "no cookie"));
+    return;
+  }
+  cookie_->cache_->io_pool_.Submit(
+      [cookie = cookie_, counter = inval_counter_, pos, spans = std::move(spans),
+       done = std::move(done)] { done(cookie->DoRead(counter, pos, spans)); });
+}
+
+void Operation::Write(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
+  if (!cookie_) {
+    done(Status::Error(Code::kNoCache, "no cookie"));
+    return;
+  }
+  cookie_->cache_->io_pool_.Submit(
+      [cookie = cookie_, counter = inval_counter_, pos, spans = std::move(spans),
+       done = std::move(done)] { done(cookie->DoWrite(counter, pos, spans)); });
+}
+
+}  // namespace fscache

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+#include "fuse/inode_table.h"
+
+namespace nc_fuse {
+
+InodeTable::InodeTable() {
+  // The root is never forgotten: the kernel holds it for the life of the mount.
+  by_ino_[FUSE_ROOT_ID] = {std::make_shared<Node>(FUSE_ROOT_ID, ""), 1};
+  by_path_[""] = FUSE_ROOT_ID;
+}
+
+std::shared_ptr<Node> InodeTable::Lookup(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = by_path_.find(path);
+  if (it != by_path_.end()) {
+    Entry& entry = by_ino_.at(it->second);
+    ++entry.nlookup;
+    return entry.node;
+  }
+  fuse_ino_t ino = next_ino_++;
+  auto node = std::make_shared<Node>(ino, path);
+  by_ino_[ino] = {node, 1};
+  by_path_[path] = ino;
+  return node;
+}
+
+std::shared_ptr<Node> InodeTable::Get(fuse_ino_t ino) {
+  std::lock_guard lock(mu_);
+  auto it = by_ino_.find(ino);
+  return it == by_ino_.end() ? nullptr : it->second.node;
+}
+
+void InodeTable::Forget(fuse_ino_t ino, uint64_t nlookup) {
+  if (ino == FUSE_ROOT_ID) return;
+  std::shared_ptr<Node> doomed;  // Destroyed outside mu_: it may wait for cache copies.
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_ino_.find(ino);
+    if (it == by_ino_.end()) return;
+    Entry& entry = it->second;
+    entry.nlookup -= std::min(entry.nlookup, nlookup);
+    if (entry.nlookup > 0) return;
+    doomed = std::move(entry.node);
+    by_path_.erase(doomed->path);
+    by_ino_.erase(it);
+  }
+}
+
+size_t InodeTable::Size() {
+  std::lock_guard lock(mu_);
+  return by_ino_.size();
+}
+
+}  // namespace nc_fuse

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// inode_table.h — FUSE inode numbers for origin paths, with the kernel's lookup counts
+// (fuse_lowlevel.h, forget). Numbers are never reused within a mount, so a stale number from
+// the kernel finds nothing rather than another file.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "netfs/netfs.h"
+#include "origin/origin.h"
+
+namespace nc_fuse {
+
+struct Node {
+  Node(fuse_ino_t ino, std::string path) : ino(ino), path(std::move(path)) {}
+  const fuse_ino_t ino;
+  const std::string path;  // Relative to the origin root; "" for the root.
+  std::mutex mu;
+  std::shared_ptr<netfs::Inode> file;  // Protected by mu. Created at first open or getattr.
+  std::string version_at_last_open;    // Protected by mu. Decides keep_cache.
+};
+
+class InodeTable {
+ public:
+  InodeTable();
+  // The node for `path`, created if needed, with its lookup count raised by one.
+  std::shared_ptr<Node> Lookup(const std::string& path);
+  std::shared_ptr<Node> Get(fuse_ino_t ino);
+  void Forget(fuse_ino_t ino, uint64_t nlookup);
+  size_t Size();
+
+ private:
+  struct Entry {
+    std::shared_ptr<Node> node;
+    uint64_t nlookup = 0;
+  };
+  std::mutex mu_;
+  fuse_ino_t next_ino_ = FUSE_ROOT_ID + 1;              // Protected by mu_.
+  std::unordered_map<fuse_ino_t, Entry> by_ino_;         // Protected by mu_.
+  std::unordered_map<std::string, fuse_ino_t> by_path_;  // Protected by mu_.
+};
+
+}  // namespace nc_fuse

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: MIT
+// lowlevel.cc — the FUSE operations. Each handler replies exactly once; the valid replies are
+// those of fuse_lowlevel.h for the op. Read-only: writes never reach us (mounted "ro").
+// libfuse example: passthrough_hp.cc.
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "fuse/errno.h"
+#include "fuse/inode_table.h"
+#include "fuse/session.h"
+#include "util/log.h"
+
+namespace nc_fuse {
+
+using util::Status;
+
+struct Session::Impl {
+  FsContext ctx;
+  SessionOptions options;
+  InodeTable inodes;
+  fuse_session* se = nullptr;
+  bool mounted = false;
+};
+
+namespace {
+
+struct FileHandle {
+  std::shared_ptr<netfs::Inode> inode;
+  netfs::ReadaheadState readahead;
+};
+
+struct DirHandle {
+  std::vector<origin::DirEntry> entries;
+};
+
+Session::Impl* ImplOf(fuse_req_t req) { return static_cast<Session::Impl*>(fuse_req_userdata(req)); }
+
+mode_t ModeOf(const origin::Attr& attr) {
+  mode_t type = S_IFREG;
+  switch (attr.type) {
+    case origin::FileType::kDirectory: type = S_IFDIR; break;
+    case origin::FileType::kSymlink: type = S_IFLNK; break;
+    case origin::FileType::kRegular: type = S_IFREG; break;
+    case origin::FileType::kOther: type = S_IFREG; break;
+  }
+  // Read-only mount: write bits are dropped so tools do not offer to write.
+  return type | (attr.mode & 0555);
+}
+
+struct stat StatOf(fuse_ino_t ino, const origin::Attr& attr) {
+  struct stat st = {};
+  st.st_ino = ino;
+  st.st_mode = ModeOf(attr);
+  st.st_nlink = attr.nlink;
+  st.st_size = static_cast<off_t>(attr.size);
+  st.st_blksize = 128 * 1024;
+  st.st_blocks = static_cast<blkcnt_t>((attr.size + 511) / 512);
+  st.st_mtim.tv_sec = attr.mtime_ns / 1000000000;
+  st.st_mtim.tv_nsec = attr.mtime_ns % 1000000000;
+  st.st_ctim.tv_sec = attr.ctime_ns / 1000000000;
+  st.st_ctim.tv_nsec = attr.ctime_ns % 1000000000;
+  st.st_atim = st.st_mtim;
+  st.st_uid = 0;
+  st.st_gid = 0;
+  return st;
+}
+
+// Attributes from the origin; a regular file's cached data is revalidated against them.
+util::Result<origin::Attr> FreshAttr(Session::Impl* impl, Node& node) {
+  auto attr = impl->ctx.origin->GetAttr(node.path);
+  if (!attr.ok()) return attr;
+  std::lock_guard lock(node.mu);
+  if (node.file) {
+    if (attr->type == origin::FileType::kRegular) {
+      node.file->Revalidate(*attr);
+    } else {
+      node.file.reset();  // Replaced by something that is not a file.
+    }
+  }
+  return attr;
+}
+
+std::string FormatStatsJson(Session::Impl* impl) {
+  netfs::Stats& n = impl->ctx.netfs->stats();
+  folio::FolioPoolStats p = impl->ctx.pool->Stats();
+  std::string json = "{";
+  auto add = [&json](const char* name, uint64_t value) {
+    if (json.size() > 1) json += ",";
+    json += "\"" + std::string(name) + "\":" + std::to_string(value);
+  };
+  add("pid", static_cast<uint64_t>(getpid()));
+  add("bytes_from_cache", n.bytes_from_cache.load());
+  add("bytes_from_origin", n.bytes_from_origin.load());
+  add("bytes_zero_filled", n.bytes_zero_filled.load());
+  add("cache_reads", n.cache_reads.load());
+  add("cache_read_fallbacks", n.cache_read_fallbacks.load());
+  add("cache_writes", n.cache_writes.load());
+  add("cache_write_bytes", n.cache_write_bytes.load());
+  add("cache_write_errors", n.cache_write_errors.load());
+  add("invalidations", n.invalidations.load());
+  add("read_restarts", n.read_restarts.load());
+  add("origin_reads", n.origin_reads.load());
+  add("origin_errors", n.origin_errors.load());
+  add("origin_retries", n.origin_retries.load());
+  add("folios_resident", p.resident);
+  add("folios_reclaimed", p.reclaimed);
+  add("folio_limit", p.limit);
+  if (impl->ctx.cache != nullptr) {
+    fscache::CacheStats& c = impl->ctx.cache->stats();
+    add("cache_corruptions", c.corruptions.load());
+    add("cache_stale_ops", c.stale_ops.load());
+  }
+  add("inodes", impl->inodes.Size());
+  auto quote = [](const std::string& s) {
+    std::string out = "\"";
+    for (char ch : s) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      if (static_cast<unsigned char>(ch) < 0x20) continue;
+      out += ch;
+    }
+    return out + "\"";
+  };
+  json += ",\"source\":" + quote(impl->ctx.source);
+  json += ",\"cache_dir\":" + quote(impl->ctx.cache_dir);
+  json += "}";
+  return json;
+}
+
+void ReplyEntry(fuse_req_t req, Session::Impl* impl, const std::shared_ptr<Node>& node,
+                const origin::Attr& attr) {
+  fuse_entry_param entry = {};
+  entry.ino = node->ino;
+  entry.attr = StatOf(node->ino, attr);
+  entry.attr_timeout = impl->options.attr_timeout;
+  entry.entry_timeout = impl->options.attr_timeout;
+  fuse_reply_entry(req, &entry);
+}
+
+// Valid replies: fuse_reply_entry, fuse_reply_err.
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
+  Session::Impl* impl = ImplOf(req);
+  auto dir = impl->inodes.Get(parent);
+  if (!dir) return (void)fuse_reply_err(req, ESTALE);
+  std::string path = origin::JoinPath(dir->path, name);
+  auto attr = impl->ctx.origin->GetAttr(path);
+  if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
+  auto node = impl->inodes.Lookup(path);
+  {
+    std::lock_guard lock(node->mu);
+    if (node->file && attr->type == origin::FileType::kRegular) node->file->Revalidate(*attr);
+  }
+  ReplyEntry(req, impl, node, *attr);
+}
+
+// Valid replies: fuse_reply_none.
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) noexcept {
+  ImplOf(req)->inodes.Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) noexcept {
+  for (size_t i = 0; i < count; ++i) ImplOf(req)->inodes.Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+// Valid replies: fuse_reply_attr, fuse_reply_err.
+void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) noexcept {
+  Session::Impl* impl = ImplOf(req);
+  auto node = impl->inodes.Get(ino);
+  if (!node) return (void)fuse_reply_err(req, ESTALE);
+  auto attr = FreshAttr(impl, *node);
+  if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
+  struct stat st = StatOf(ino, *attr);
+  fuse_reply_attr(req, &st, impl->options.attr_timeout);
+}
+
+// Valid replies: fuse_reply_readlink, fuse_reply_err.
+void OpReadlink(fuse_req_t req, fuse_ino_t ino) noexcept {
+  Session::Impl* impl = ImplOf(req);
+  auto node = impl->inodes.Get(ino);
+  if (!node) return (void)fuse_reply_err(req, ESTALE);
+  auto target = impl->ctx.origin->ReadLink(node->path);
+  if (!target.ok()) return (void)fuse_reply_err(req, ErrnoOf(target.status()));
+  fuse_reply_readlink(req, target->c_str());
+}
+
+// Valid replies: fuse_reply_open, fuse_reply_err.
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
+  Session::Impl* impl = ImplOf(req);
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
+  auto node = impl->inodes.Get(ino);
+  if (!node) return (void)fuse_reply_err(req, ESTALE);
+  // Close-to-open coherency: every open asks the origin for the current version.
+  auto attr = impl->ctx.origin->GetAttr(node->path);
+  if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
+  if (attr->type == origin::FileType::kDirectory) return (void)fuse_reply_err(req, EISDIR);
+  if (attr->type != origin::FileType::kRegular) return (void)fuse_reply_err(req, EACCES);
+  auto handle = std::make_unique<FileHandle>();
+  {
+    std::lock_guard lock(node->mu);
+    if (!node->file) {
+      node->file = impl->ctx.netfs->NewInode(node->path, *attr);
+    } else {
+      node->file->Revalidate(*attr);
+    }
+    // The kernel's page cache is still good only if nothing changed since the last open.
+    fi->keep_cache = node->version_at_last_open == attr->version;
+    node->version_at_last_open = attr->version;
+    handle->inode = node->file;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(handle.release());
+  if (fuse_reply_open(req, fi) == -ENOENT) {
+    delete reinterpret_cast<FileHandle*>(fi->fh);  // Interrupted: no release will come.
+  }
+}
+
+// Valid replies: fuse_reply_buf, fuse_reply_err.
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) noexcept {
+  auto* handle = reinterpret_cast<FileHandle*>(fi->fh);
+  std::vector<std::byte> buf(size);
+  auto n = handle->inode->Read(static_cast<uint64_t>(off), buf, &handle->readahead);
+  if (!n.ok()) return (void)fuse_reply_err(req, ErrnoOf(n.status()));
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *n);
+}
+
+// Valid replies: fuse_reply_err.
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
+  delete reinterpret_cast<FileHandle*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+// Valid replies: fuse_reply_open, fuse_reply_err.
+void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
+  Session::Impl* impl = ImplOf(req);
+  auto node = impl->inodes.Get(ino);
+  if (!node) return (void)fuse_reply_err(req, ESTALE);
+  auto entries = impl->ctx.origin->ReadDir(node->path);
+  if (!entries.ok()) return (void)fuse_reply_err(req, ErrnoOf(entries.status()));
+  auto handle = std::make_unique<DirHandle>();
+  handle->entries = std::move(*entries);
+  fi->fh = reinterpret_cast<uint64_t>(handle.release());
+  if (fuse_reply_open(req, fi) == -ENOENT) delete reinterpret_cast<DirHandle*>(fi->fh);
+}
+
+// Valid replies: fuse_reply_buf, fuse_reply_err.
+void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+               bool plus) noexcept {
+  Session::Impl* impl = ImplOf(req);
+  auto* handle = reinterpret_cast<DirHandle*>(fi->fh);
+  auto dir = impl->inodes.Get(ino);
+  if (!dir) return (void)fuse_reply_err(req, ESTALE);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < handle->entries.size(); ++i) {
+    const origin::DirEntry& entry = handle->entries[i];
+    off_t next = static_cast<off_t>(i + 1);
+    size_t room = size - used;
+    if (!plus) {
+      struct stat st = {};
+      st.st_mode = entry.type == origin::FileType::kDirectory ? S_IFDIR
+                   : entry.type == origin::FileType::kSymlink ? S_IFLNK
+                                                               : S_IFREG;
+      size_t need = fuse_add_direntry(req, buf.data() + used, room, entry.name.c_str(), &st, next);
+      if (need > room) break;
+      used += need;
+      continue;
+    }
+    // Checked before the lookup so an entry that does not fit raises no lookup count.
+    if (fuse_add_direntry_plus(req, nullptr, 0, entry.name.c_str(), nullptr, 0) > room) break;
+    std::string path = origin::JoinPath(dir->path, entry.name);
+    auto attr = impl->ctx.origin->GetAttr(path);
+    if (!attr.ok()) continue;  // Gone since the listing was taken.
+    auto node = impl->inodes.Lookup(path);
+    fuse_entry_param param = {};
+    param.ino = node->ino;
+    param.attr = StatOf(node->ino, *attr);
+    param.attr_timeout = impl->options.attr_timeout;
+    param.entry_timeout = impl->options.attr_timeout;
+    used += fuse_add_direntry_plus(req, buf.data() + used, room, entry.name.c_str(), &param, next);
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) noexcept {
+  DoReaddir(req, ino, size, off, fi, false);
+}
+
+void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   fuse_file_info* fi) noexcept {
+  DoReaddir(req, ino, size, off, fi, true);
+}
+
+// Valid replies: fuse_reply_err.
+void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
+  delete reinterpret_cast<DirHandle*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+// Valid replies: fuse_reply_statfs, fuse_reply_err.
+void OpStatfs(fuse_req_t req, fuse_ino_t) noexcept {
+  auto stats = ImplOf(req)->ctx.origin->StatFs();
+  if (!stats.ok()) return (void)fuse_reply_err(req, ErrnoOf(stats.status()));
+  struct statvfs sv = {};
+  sv.f_bsize = sv.f_frsize = stats->block_size;
+  sv.f_blocks = stats->blocks;
+  sv.f_bfree = sv.f_bavail = stats->blocks_free;
+  sv.f_files = stats->files;
+  sv.f_ffree = sv.f_favail = stats->files_free;
+  sv.f_namemax = stats->name_max;
+  fuse_reply_statfs(req, &sv);
+}
+
+// Valid replies: fuse_reply_buf, fuse_reply_xattr, fuse_reply_err.
+void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) noexcept {
+  Session::Impl* impl = ImplOf(req);
+  std::string value;
+  if (std::strcmp(name, kStatsXattr) == 0) {
+    value = FormatStatsJson(impl);
+  } else if (std::strcmp(name, kCachedXattr) == 0) {
+    auto node = impl->inodes.Get(ino);
+    if (!node) return (void)fuse_reply_err(req, ESTALE);
+    std::lock_guard lock(node->mu);
+    if (!node->file) return (void)fuse_reply_err(req, ENODATA);
+    value = std::to_string(node->file->BytesCached());
+  } else {
+    return (void)fuse_reply_err(req, ENODATA);
+  }
+  if (size == 0) return (void)fuse_reply_xattr(req, value.size());
+  if (size < value.size()) return (void)fuse_reply_err(req, ERANGE);
+  fuse_reply_buf(req, value.data(), value.size());
+}
+
+// Valid replies: fuse_reply_buf, fuse_reply_xattr, fuse_reply_err.
+void OpListxattr(fuse_req_t req, fuse_ino_t, size_t size) noexcept {
+  // Virtual attributes are not listed, so copying tools (cp -a, rsync -X) do not copy them.
+  if (size == 0) return (void)fuse_reply_xattr(req, 0);
+  fuse_reply_buf(req, nullptr, 0);
+}
+
+void OpInit(void*, fuse_conn_info* conn) noexcept {
+  // Reads of up to 1 MiB per request where the kernel allows it.
+  conn->max_read = 1024 * 1024;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  // Drop the kernel's cached pages when getattr shows a new mtime or size.
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+}
+
+const fuse_lowlevel_ops kOps = [] {
+  fuse_lowlevel_ops ops = {};
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetattr;
+  ops.readlink = OpReadlink;
+  ops.open = OpOpen;
+  ops.read = OpRead;
+  ops.release = OpRelease;
+  ops.opendir = OpOpendir;
+  ops.readdir = OpReaddir;
+  ops.readdirplus = OpReaddirplus;
+  ops.releasedir = OpReleasedir;
+  ops.statfs = OpStatfs;
+  ops.getxattr = OpGetxattr;
+  ops.listxattr = OpListxattr;
+  return ops;
+}();
+
+}  // namespace
+
+util::Result<std::unique_ptr<Session>> Session::Mount(FsContext context, SessionOptions options) {
+  std::unique_ptr<Session> session(new Session());
+  session->impl_ = std::make_unique<Impl>();
+  Impl* impl = session->impl_.get();
+  impl->ctx = std::move(context);
+  impl->options = options;
+
+  std::string mount_opts = "ro,default_permissions,fsname=" + options.fsname +
+                           ",subtype=netcache,max_read=1048576";
+  if (options.allow_other) mount_opts += ",allow_other";
+  std::vector<std::string> arg_strings = {"netcache", "-o", mount_opts};
+  if (options.debug) arg_strings.push_back("-d");
+  std::vector<char*> argv;
+  for (auto& s : arg_strings) argv.push_back(s.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  impl->se = fuse_session_new(&args, &kOps, sizeof(kOps), impl);
+  if (impl->se == nullptr) {
+    return Status::Error(util::Code::kInvalidArgument, "cannot create the FUSE session");
+  }
+  if (fuse_session_mount(impl->se, options.mountpoint.c_str()) != 0) {
+    return Status::Error(util::Code::kIOError,
+                         "cannot mount on " + options.mountpoint + " (is /dev/fuse available?)");
+  }
+  impl->mounted = true;
+  return session;
+}
+
+Session::~Session() {
+  if (!impl_ || impl_->se == nullptr) return;
+  fuse_remove_signal_handlers(impl_->se);
+  if (impl_->mounted) fuse_session_unmount(impl_->se);
+  fuse_session_destroy(impl_->se);
+}
+
+Status Session::Loop() {
+  if (fuse_set_signal_handlers(impl_->se) != 0) {
+    return Status::Error(util::Code::kIOError, "cannot install signal handlers");
+  }
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(config, static_cast<unsigned>(impl_->options.max_threads));
+  fuse_loop_cfg_set_clone_fd(config, 0);
+  int rc = fuse_session_loop_mt(impl_->se, config);
+  fuse_loop_cfg_destroy(config);
+  fuse_session_unmount(impl_->se);
+  impl_->mounted = false;
+  if (rc != 0) return Status::Error(util::Code::kIOError, "FUSE loop ended with an error");
+  return Status::Ok();
+}
+
+}  // namespace nc_fuse

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+// buffered_read.cc — turns a read() into locked folios and subrequests, and waits for the
+// folios it must return. Kernel: fs/netfs/buffered_read.c (netfs_readahead,
+// netfs_read_to_pagecache), mm/readahead.c for the window.
+#include <algorithm>
+#include <cstring>
+
+#include "netfs/internal.h"
+#include "util/log.h"
+
+namespace netfs {
+
+using folio::Folio;
+using folio::FolioFlag;
+using folio::FolioRef;
+using folio::kFolioSize;
+using fscache::Source;
+using util::Code;
+using util::Status;
+
+namespace {
+
+constexpr int kMaxAttempts = 4;
+
+// Decides how far ahead of [pos, end) to read, from the pattern of earlier reads on the handle.
+// Returns the end of the readahead range (== end when none is due).
+uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t max_readahead) {
+  if (ra == nullptr || max_readahead == 0) return end;
+  std::lock_guard lock(ra->mu);
+  if (pos == ra->next_pos) {
+    ra->window = std::clamp<uint64_t>(ra->window * 2, 4 * kFolioSize, max_readahead);
+  } else {
+    ra->window = 0;
+    ra->ra_end = 0;
+  }
+  ra->next_pos = end;
+  if (ra->window == 0) return end;
+  // Issue more only when the reader has eaten into half the window: batches stay large.
+  if (ra->ra_end >= end + ra->window / 2) return end;
+  ra->ra_end = end + ra->window;
+  return ra->ra_end;
+}
+
+}  // namespace
+
+std::vector<fscache::Span> Io::SpansOf(const Subrequest& sub, uint64_t skip) {
+  std::vector<fscache::Span> spans;
+  uint64_t remaining = sub.len;
+  for (Folio* folio : sub.folios) {
+    uint64_t len = std::min<uint64_t>(kFolioSize, remaining);
+    remaining -= len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    spans.push_back({folio->data() + skip, len - skip});
+    skip = 0;
+  }
+  return spans;
+}
+
+void Io::IssueSubrequest(std::shared_ptr<Subrequest> sub) {
+  switch (sub->source) {
+    case Source::kFillWithZeroes:
+      for (Folio* folio : sub->folios) std::memset(folio->data(), 0, kFolioSize);
+      Collect(std::move(sub), Status::Ok(), 0);
+      return;
+    case Source::kReadFromCache: {
+      auto spans = SpansOf(*sub, 0);
+      sub->rreq->op.Read(sub->start, std::move(spans), [sub](Status status) {
+        Collect(sub, std::move(status), status.ok() ? sub->len : 0);
+      });
+      return;
+    }
+    case Source::kDownloadFromServer: {
+      std::vector<origin::IoVec> iov;
+      for (const fscache::Span& span : SpansOf(*sub, sub->transferred)) {
+        iov.push_back({span.base, span.len});
+      }
+      NetfsOf(*sub)->stats_.origin_reads.fetch_add(1, std::memory_order_relaxed);
+      const ReadRequest& rreq = *sub->rreq;
+      NetfsOf(*sub)->origin_->Read(
+          InodeOf(*sub)->path_, rreq.version, sub->start + sub->transferred, std::move(iov),
+          [sub](Status status, size_t n) { Collect(sub, std::move(status), n); });
+      return;
+    }
+  }
+}
+
+util::Result<size_t> Inode::Read(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra) {
+  util::Result<size_t> result = Status::Error(Code::kStale, path_ + " kept changing during a read");
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    bool retry = false;
+    result = ReadOnce(pos, out, ra, &retry);
+    if (!retry) return result;
+    netfs_->stats_.read_restarts.fetch_add(1, std::memory_order_relaxed);
+    if (!result.ok() && result.status().code() == Code::kStale) {
+      // The origin moved to a new version under us: take it on before reading again.
+      auto fresh = netfs_->origin_->GetAttr(path_);
+      if (!fresh.ok()) return fresh.status();
+      Revalidate(*fresh);
+    }
+  }
+  return result;
+}
+
+util::Result<size_t> Inode::ReadOnce(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra,
+                                     bool* retry) {
+  Snapshot snap = TakeSnapshot();
+  const uint64_t i_size = snap.attr.size;
+  if (pos >= i_size || out.empty()) return size_t{0};
+  const uint64_t len = std::min<uint64_t>(out.size(), i_size - pos);
+  const uint64_t end = pos + len;
+  const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, netfs_->options_.max_readahead),
+                                   i_size);
+  const uint64_t first = pos / kFolioSize;
+  const uint64_t last = (end - 1) / kFolioSize;
+  const uint64_t ra_last = (std::max(ra_end, end) - 1) / kFolioSize;
+
+  auto rreq = std::make_shared<ReadRequest>();
+  rreq->inode = shared_from_this();
+  if (cookie_) rreq->op = cookie_->BeginOperation();
+  rreq->version = snap.attr.version;
+  rreq->generation = snap.generation;
+  rreq->i_size = i_size;
+
+  std::vector<FolioRef> wanted;
+  std::vector<Folio*> to_fill;  // Locked by us.
+  for (uint64_t index = first; index <= ra_last; ++index) {
+    bool created = false;
+    FolioRef ref = mapping_.FindOrCreate(index, &created);
+    if (created) {
+      to_fill.push_back(ref.get());
+    } else if (index <= last && !ref->Test(FolioFlag::kUptodate) && ref->TryLock()) {
+      // A folio left behind by a failed read: fill it again ourselves.
+      if (ref->Test(FolioFlag::kUptodate)) {
+        ref->Unlock();
+      } else {
+        to_fill.push_back(ref.get());
+      }
+    }
+    // Readahead folios are held by their lock alone (rule 6); we keep only what we return.
+    if (index <= last) wanted.push_back(std::move(ref));
+  }
+
+  // Cut the locked folios into subrequests of one source each.
+  std::vector<std::shared_ptr<Subrequest>> subs;
+  const uint64_t max_folios = std::max<uint64_t>(1, netfs_->options_.max_subrequest / kFolioSize);
+  for (Folio* folio : to_fill) {
+    uint64_t folio_len = folio->pos() < i_size ? std::min(kFolioSize, i_size - folio->pos()) : kFolioSize;
+    fscache::ReadPlan plan = rreq->op.PrepareRead(folio->pos(), folio_len, i_size);
+    if (plan.source == Source::kReadFromCache && plan.len < folio_len) {
+      plan = {Source::kDownloadFromServer, folio_len, true};  // Only part of it is cached.
+    }
+    Subrequest* tail = subs.empty() ? nullptr : subs.back().get();
+    bool extends = tail != nullptr && tail->source == plan.source &&
+                   tail->copy_to_cache == plan.copy_to_cache &&
+                   tail->folios.back()->index() + 1 == folio->index() &&
+                   tail->folios.size() < max_folios;
+    if (!extends) {
+      auto sub = std::make_shared<Subrequest>();
+      sub->rreq = rreq;
+      sub->source = plan.source;
+      sub->copy_to_cache = plan.copy_to_cache;
+      sub->start = folio->pos();
+      subs.push_back(std::move(sub));
+      tail = subs.back().get();
+    }
+    tail->folios.push_back(folio);
+    uint64_t sub_end = folio->pos() + kFolioSize;
+    tail->len = (plan.source == Source::kFillWithZeroes ? sub_end : std::min(sub_end, i_size)) -
+                tail->start;
+  }
+  for (auto& sub : subs) {
+    Io::BeginIo(netfs_);
+    Io::IssueSubrequest(std::move(sub));
+  }
+
+  // Wait for the folios we return; anyone's request may be filling them.
+  bool all_uptodate = true;
+  for (FolioRef& ref : wanted) {
+    ref->WaitUnlocked();
+    if (!ref->Test(FolioFlag::kUptodate)) all_uptodate = false;
+  }
+  if (!all_uptodate) {
+    std::lock_guard lock(rreq->mu);
+    Status error = rreq->error;
+    // A failure in another reader's request, or a version change: try again ourselves. Our own
+    // hard failure is the answer.
+    *retry = error.ok() || error.code() == Code::kStale;
+    if (error.ok()) error = Status::Error(Code::kIOError, "read of " + path_ + " failed");
+    return error;
+  }
+  for (uint64_t copied = 0; copied < len;) {
+    Folio* folio = wanted[(pos + copied) / kFolioSize - first].get();
+    uint64_t offset = (pos + copied) % kFolioSize;
+    uint64_t n = std::min(kFolioSize - offset, len - copied);
+    std::memcpy(out.data() + copied, folio->data() + offset, n);
+    copied += n;
+  }
+  if (!SameGeneration(snap.generation)) {
+    // The version changed while we copied: the bytes may mix versions; read again.
+    *retry = true;
+    return Status::Error(Code::kStale, path_ + " changed during a read");
+  }
+  return static_cast<size_t>(len);
+}
+
+}  // namespace netfs

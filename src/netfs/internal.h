@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// internal.h — netfs's request objects, shared by the files of this folder only.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "netfs/netfs.h"
+
+namespace netfs {
+
+// One read() or readahead batch. Kernel: struct netfs_io_request.
+struct ReadRequest {
+  std::shared_ptr<Inode> inode;
+  fscache::Operation op;  // Pins the cookie; empty when not caching.
+  std::string version;    // The origin version every subrequest is pinned to.
+  uint64_t generation = 0;
+  uint64_t i_size = 0;
+  std::mutex mu;
+  util::Status error;  // Protected by mu. The first failure of a subrequest.
+};
+
+// One contiguous span of folios from one source. Kernel: struct netfs_io_subrequest.
+struct Subrequest {
+  std::shared_ptr<ReadRequest> rreq;
+  fscache::Source source = fscache::Source::kDownloadFromServer;
+  bool copy_to_cache = false;
+  uint64_t start = 0;  // File position of the first folio.
+  uint64_t len = 0;    // Bytes to fill: the folios, clamped to i_size.
+  // Locked by this request and held by the lock alone (folio.h rule 6) until unlocked.
+  std::vector<folio::Folio*> folios;
+  uint64_t transferred = 0;  // Bytes already in place (short reads are continued).
+  int attempts = 0;
+};
+
+// The functions of this folder, friends of Inode and Netfs.
+struct Io {
+  static void IssueSubrequest(std::shared_ptr<Subrequest> sub);                   // buffered_read.cc
+  static void Collect(std::shared_ptr<Subrequest> sub, util::Status status, size_t n);  // read_collect.cc
+  static bool MaybeRetry(const std::shared_ptr<Subrequest>& sub, const util::Status& status);  // read_retry.cc
+  static void CopyToCache(const std::shared_ptr<Subrequest>& sub);               // copy_to_cache.cc
+  static void BeginIo(Netfs* netfs);
+  static void EndIo(Netfs* netfs);
+  static Netfs* NetfsOf(const Subrequest& sub) { return sub.rreq->inode->netfs_; }
+  static Inode* InodeOf(const Subrequest& sub) { return sub.rreq->inode.get(); }
+  static std::vector<fscache::Span> SpansOf(const Subrequest& sub, uint64_t skip);
+};
+
+}  // namespace netfs

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// netfs.h — the helper library that joins the page cache, the cache and the origin
+// (cf. include/linux/netfs.h, Documentation/filesystems/netfs_library.rst).
+//
+// A read looks its range up in the inode's folio mapping; missing folios are created locked,
+// readahead extends the range on sequential access, and the locked folios are cut into
+// subrequests, each served from the cache, downloaded from the origin, or zero-filled. Results
+// are collected per subrequest: folios become uptodate and are unlocked; downloaded ones are
+// then copied to the cache under kFscache (folio.h rules 2 and 3). Short origin reads are
+// continued, retryable origin errors retried with backoff, failed cache reads re-fetched.
+//
+// Coherency: every read is pinned to the inode's version (the origin refuses other versions),
+// and a version change invalidates folios and cookie before new data is served; a read() never
+// returns bytes of two versions.
+//
+// Thread safety: all methods may be called concurrently from FUSE worker threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "folio/folio_pool.h"
+#include "folio/mapping.h"
+#include "fscache/fscache.h"
+#include "origin/origin.h"
+#include "util/status.h"
+
+namespace netfs {
+
+struct Options {
+  uint64_t max_readahead = 8 * 1024 * 1024;
+  uint64_t max_subrequest = 1024 * 1024;
+  int retries = 3;           // Further attempts after a retryable origin error.
+  int retry_backoff_ms = 50;  // Doubles on each attempt.
+};
+
+struct Stats {
+  std::atomic<uint64_t> bytes_from_cache{0};
+  std::atomic<uint64_t> bytes_from_origin{0};
+  std::atomic<uint64_t> bytes_zero_filled{0};
+  std::atomic<uint64_t> origin_reads{0};
+  std::atomic<uint64_t> origin_errors{0};
+  std::atomic<uint64_t> origin_retries{0};
+  std::atomic<uint64_t> cache_reads{0};
+  std::atomic<uint64_t> cache_read_fallbacks{0};  // Cache reads redone from the origin.
+  std::atomic<uint64_t> cache_writes{0};
+  std::atomic<uint64_t> cache_write_bytes{0};
+  std::atomic<uint64_t> cache_write_errors{0};
+  std::atomic<uint64_t> invalidations{0};
+  std::atomic<uint64_t> read_restarts{0};  // Reads redone because the version changed.
+};
+
+// Per open file: detects sequential access and sizes the readahead window.
+struct ReadaheadState {
+  std::mutex mu;
+  uint64_t next_pos = 0;  // Where a sequential reader reads next.
+  uint64_t window = 0;    // Bytes read ahead of the reader; 0 when access looks random.
+  uint64_t ra_end = 0;    // End of what has been read ahead already.
+};
+
+class Inode;
+
+// One mount's shared state. Borrowed pointers must outlive it.
+class Netfs {
+ public:
+  // `volume` may be null (no caching).
+  Netfs(origin::Origin* origin, folio::FolioPool* pool, std::shared_ptr<fscache::Volume> volume,
+        Options options);
+  // Waits for all reads and copies to the cache still in flight.
+  ~Netfs();
+
+  std::shared_ptr<Inode> NewInode(const std::string& path, const origin::Attr& attr);
+  Stats& stats() { return stats_; }
+  origin::Origin* origin() { return origin_; }
+  void WaitIdle();
+
+ private:
+  friend class Inode;
+  friend struct Io;
+  origin::Origin* const origin_;
+  folio::FolioPool* const pool_;
+  const std::shared_ptr<fscache::Volume> volume_;
+  const Options options_;
+  Stats stats_;
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
+  int64_t in_flight_ = 0;  // Protected by idle_mu_. Subrequests and cache copies.
+};
+
+class Inode : public std::enable_shared_from_this<Inode> {
+ public:
+  Inode(Netfs* netfs, std::string path, const origin::Attr& attr);
+  ~Inode();
+
+  // Reads up to out.size() bytes at `pos`; fewer only at EOF. Errors: kNotFound (gone from the
+  // origin), kStale (kept changing), kIOError and others from the origin.
+  util::Result<size_t> Read(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra);
+
+  // Takes fresh attributes from the origin. A new version drops all cached data of the old
+  // one (waiting for copies to the cache in flight) and returns true.
+  bool Revalidate(const origin::Attr& fresh);
+
+  origin::Attr attr() const;
+  const std::string& path() const { return path_; }
+  uint64_t BytesCached() const { return cookie_ ? cookie_->BytesCached() : 0; }
+  size_t FoliosResident() const { return mapping_.Size(); }
+
+ private:
+  friend struct Io;
+  struct Snapshot {
+    origin::Attr attr;
+    uint64_t generation;
+  };
+  Snapshot TakeSnapshot();
+  bool SameGeneration(uint64_t generation);
+  util::Result<size_t> ReadOnce(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra,
+                                bool* retry);
+
+  Netfs* const netfs_;
+  const std::string path_;
+  mutable std::mutex mu_;
+  std::condition_variable invalidated_cv_;
+  origin::Attr attr_;            // Protected by mu_.
+  uint64_t generation_ = 0;      // Protected by mu_. Bumped on each version change.
+  int invalidating_ = 0;         // Protected by mu_. Readers wait while it is non-zero.
+  folio::Mapping mapping_;
+  std::shared_ptr<fscache::Cookie> cookie_;  // Null when not caching.
+};
+
+}  // namespace netfs

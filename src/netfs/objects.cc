@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// objects.cc — the mount context and inodes: creation, revalidation, in-flight accounting.
+// Kernel: fs/netfs/objects.c, netfs_inode_init(), fscache_invalidate() callers.
+#include "netfs/internal.h"
+#include "util/log.h"
+
+namespace netfs {
+
+Netfs::Netfs(origin::Origin* origin, folio::FolioPool* pool,
+             std::shared_ptr<fscache::Volume> volume, Options options)
+    : origin_(origin), pool_(pool), volume_(std::move(volume)), options_(options) {}
+
+Netfs::~Netfs() { WaitIdle(); }
+
+std::shared_ptr<Inode> Netfs::NewInode(const std::string& path, const origin::Attr& attr) {
+  return std::make_shared<Inode>(this, path, attr);
+}
+
+void Netfs::WaitIdle() {
+  std::unique_lock lock(idle_mu_);
+  idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
+void Io::BeginIo(Netfs* netfs) {
+  std::lock_guard lock(netfs->idle_mu_);
+  ++netfs->in_flight_;
+}
+
+void Io::EndIo(Netfs* netfs) {
+  std::lock_guard lock(netfs->idle_mu_);
+  NC_CHECK(netfs->in_flight_ > 0);
+  if (--netfs->in_flight_ == 0) netfs->idle_cv_.notify_all();
+}
+
+Inode::Inode(Netfs* netfs, std::string path, const origin::Attr& attr)
+    : netfs_(netfs), path_(std::move(path)), attr_(attr), mapping_(netfs->pool_) {
+  if (netfs->volume_) cookie_ = netfs->volume_->AcquireCookie(path_, attr.version, attr.size);
+}
+
+Inode::~Inode() = default;
+
+origin::Attr Inode::attr() const {
+  std::lock_guard lock(mu_);
+  return attr_;
+}
+
+Inode::Snapshot Inode::TakeSnapshot() {
+  std::unique_lock lock(mu_);
+  // A reader must not start while old folios may still be in the mapping.
+  invalidated_cv_.wait(lock, [this] { return invalidating_ == 0; });
+  return {attr_, generation_};
+}
+
+bool Inode::SameGeneration(uint64_t generation) {
+  std::lock_guard lock(mu_);
+  return generation == generation_ && invalidating_ == 0;
+}
+
+bool Inode::Revalidate(const origin::Attr& fresh) {
+  {
+    std::lock_guard lock(mu_);
+    bool changed = fresh.version != attr_.version;
+    attr_ = fresh;
+    if (!changed) return false;
+    ++generation_;
+    ++invalidating_;
+  }
+  NC_LOG_INFO("%s changed on the origin; dropping cached data", path_.c_str());
+  netfs_->stats_.invalidations.fetch_add(1, std::memory_order_relaxed);
+  // Rule 5: waits for reads filling folios and for copies to the cache in flight.
+  mapping_.Invalidate();
+  if (cookie_) cookie_->Invalidate(fresh.version, fresh.size);
+  {
+    std::lock_guard lock(mu_);
+    --invalidating_;
+  }
+  invalidated_cv_.notify_all();
+  return true;
+}
+
+}  // namespace netfs
