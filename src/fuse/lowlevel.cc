@@ -211,6 +211,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     fi->keep_cache = node->version_at_last_open == attr->version;
     node->version_at_last_open = attr->version;
     handle->inode = node->file;
+    handle->readahead.pinned_generation = node->file->Generation();
   }
   fi->fh = reinterpret_cast<uint64_t>(handle.release());
   if (fuse_reply_open(req, fi) == -ENOENT) {

@@ -107,6 +107,9 @@ util::Result<size_t> Inode::Read(uint64_t pos, std::span<std::byte> out, Readahe
 util::Result<size_t> Inode::ReadOnce(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra,
                                      bool* retry) {
   Snapshot snap = TakeSnapshot();
+  if (ra != nullptr && ra->pinned_generation && *ra->pinned_generation != snap.generation) {
+    return Status::Error(Code::kStale, path_ + " changed on the origin since it was opened");
+  }
   const uint64_t i_size = snap.attr.size;
   if (pos >= i_size || out.empty()) return size_t{0};
   const uint64_t len = std::min<uint64_t>(out.size(), i_size - pos);

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -55,8 +56,12 @@ struct Stats {
   std::atomic<uint64_t> read_restarts{0};  // Reads redone because the version changed.
 };
 
-// Per open file: detects sequential access and sizes the readahead window.
+// Per open file: detects sequential access and sizes the readahead window, and pins the file
+// handle to the version it was opened on.
 struct ReadaheadState {
+  // When set (Inode::Generation() at open), reads fail with kStale once the version changed,
+  // so one open file never yields bytes of two versions. Constant after open.
+  std::optional<uint64_t> pinned_generation;
   std::mutex mu;
   uint64_t next_pos = 0;  // Where a sequential reader reads next.
   uint64_t window = 0;    // Bytes read ahead of the reader; 0 when access looks random.
@@ -106,6 +111,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   bool Revalidate(const origin::Attr& fresh);
 
   origin::Attr attr() const;
+  // Bumped by each version change; see ReadaheadState::pinned_generation.
+  uint64_t Generation() const;
   const std::string& path() const { return path_; }
   uint64_t BytesCached() const { return cookie_ ? cookie_->BytesCached() : 0; }
   size_t FoliosResident() const { return mapping_.Size(); }

@@ -44,6 +44,11 @@ origin::Attr Inode::attr() const {
   return attr_;
 }
 
+uint64_t Inode::Generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
 Inode::Snapshot Inode::TakeSnapshot() {
   std::unique_lock lock(mu_);
   // A reader must not start while old folios may still be in the mapping.

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+#include "cachefiles/cachefiles.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cachefiles/metadata.h"
+
+namespace cachefiles {
+namespace {
+
+namespace fs = std::filesystem;
+using util::Code;
+
+constexpr uint64_t kGranule = 4096;
+
+class CachefilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("nc-cachefiles-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<fscache::BackendVolume> Volume() {
+    auto backend = OpenCache(dir_.string(), kGranule);
+    EXPECT_TRUE(backend.ok()) << backend.status().ToString();
+    backend_ = std::move(*backend);
+    auto volume = backend_->AcquireVolume("posix:/srv/data");
+    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
+    return std::move(*volume);
+  }
+  static std::string Pattern(size_t len, int seed) {
+    std::mt19937 rng(seed);
+    std::string s(len, '\0');
+    for (char& c : s) c = static_cast<char>(rng());
+    return s;
+  }
+  static std::span<const std::byte> Bytes(const std::string& s) {
+    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+  }
+  static std::span<std::byte> Bytes(std::string& s) {
+    return {reinterpret_cast<std::byte*>(s.data()), s.size()};
+  }
+  // The one object file with the given suffix.
+  fs::path Find(const std::string& suffix) {
+    for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+      if (entry.path().string().ends_with(suffix)) return entry.path();
+    }
+    return {};
+  }
+
+  fs::path dir_;
+  std::unique_ptr<fscache::Backend> backend_;
+};
+
+TEST_F(CachefilesTest, DataSurvivesReopenAndIsByteExact) {
+  const uint64_t size = 3 * kGranule + 100;  // Not a multiple of the granule.
+  std::string content = Pattern(size, 1);
+  {
+    auto volume = Volume();
+    auto object = std::move(*volume->OpenObject("dir/file", "v1", size));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+    EXPECT_EQ(object->Usage().bytes_present, size);
+  }
+  auto volume = Volume();
+  auto object = std::move(*volume->OpenObject("dir/file", "v1", size));
+  EXPECT_EQ(object->Usage().bytes_present, size);
+  auto occupancy = object->Query(0, size);
+  EXPECT_TRUE(occupancy.present);
+  EXPECT_GE(occupancy.len, size);
+  std::string back(size, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content);
+}
+
+TEST_F(CachefilesTest, ChangedVersionDiscardsData) {
+  std::string content = Pattern(kGranule, 2);
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", kGranule));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  }
+  auto object = std::move(*Volume()->OpenObject("f", "v2", kGranule));
+  EXPECT_EQ(object->Usage().bytes_present, 0u);
+  EXPECT_FALSE(object->Query(0, kGranule).present);
+}
+
+TEST_F(CachefilesTest, PartialGranuleIsNeverRecorded) {
+  auto object = std::move(*Volume()->OpenObject("f", "v1", 4 * kGranule));
+  std::string half = Pattern(kGranule + kGranule / 2, 3);
+  ASSERT_TRUE(object->Write(0, Bytes(half)).ok());
+  EXPECT_EQ(object->Usage().bytes_present, kGranule);
+  EXPECT_FALSE(object->Query(kGranule, kGranule).present);
+}
+
+TEST_F(CachefilesTest, CorruptDataIsDetectedAndDiscarded) {
+  std::string content = Pattern(2 * kGranule, 4);
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", 2 * kGranule));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  }
+  // Flip one byte of the data file behind netcache's back.
+  fs::path data = Find(".data");
+  ASSERT_FALSE(data.empty());
+  {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(kGranule + 17);
+    f.put(static_cast<char>(content[kGranule + 17] ^ 0x40));
+  }
+  auto object = std::move(*Volume()->OpenObject("f", "v1", 2 * kGranule));
+  std::string back(2 * kGranule, '\0');
+  EXPECT_EQ(object->Read(0, Bytes(back)).code(), Code::kCorruption);
+  EXPECT_EQ(object->Usage().bytes_present, 0u);  // Whole object discarded.
+  EXPECT_FALSE(object->Query(0, kGranule).present);
+}
+
+TEST_F(CachefilesTest, TruncatedDataFileIsDetected) {
+  std::string content = Pattern(2 * kGranule, 5);
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", 2 * kGranule));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  }
+  fs::resize_file(Find(".data"), kGranule + 10);  // A torn data write.
+  auto object = std::move(*Volume()->OpenObject("f", "v1", 2 * kGranule));
+  std::string first(kGranule, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(first)).ok());
+  EXPECT_EQ(first, content.substr(0, kGranule));
+  std::string second(kGranule, '\0');
+  EXPECT_EQ(object->Read(kGranule, Bytes(second)).code(), Code::kCorruption);
+}
+
+TEST_F(CachefilesTest, TornJournalTailKeepsEarlierRecords) {
+  std::string content = Pattern(3 * kGranule, 6);
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", 3 * kGranule));
+    ASSERT_TRUE(object->Write(0, Bytes(content).subspan(0, kGranule)).ok());
+    ASSERT_TRUE(object->Write(kGranule, Bytes(content).subspan(kGranule, kGranule)).ok());
+  }
+  fs::path meta = Find(".meta");
+  fs::resize_file(meta, fs::file_size(meta) - 7);  // A crash in the middle of the last append.
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", 3 * kGranule));
+    EXPECT_EQ(object->Usage().bytes_present, kGranule);
+    EXPECT_TRUE(object->Query(0, kGranule).present);
+    EXPECT_FALSE(object->Query(kGranule, kGranule).present);
+    // New records go after the good ones, not after the torn bytes.
+    ASSERT_TRUE(object->Write(2 * kGranule, Bytes(content).subspan(2 * kGranule)).ok());
+  }
+  auto object = std::move(*Volume()->OpenObject("f", "v1", 3 * kGranule));
+  EXPECT_EQ(object->Usage().bytes_present, 2 * kGranule);
+  std::string back(kGranule, '\0');
+  ASSERT_TRUE(object->Read(2 * kGranule, Bytes(back)).ok());
+  EXPECT_EQ(back, content.substr(2 * kGranule));
+}
+
+TEST_F(CachefilesTest, CorruptHeaderResetsTheObject) {
+  std::string content = Pattern(kGranule, 7);
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", kGranule));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  }
+  fs::path meta = Find(".meta");
+  {
+    std::fstream f(meta, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(30);
+    f.put('Z');
+  }
+  auto object = std::move(*Volume()->OpenObject("f", "v1", kGranule));
+  EXPECT_EQ(object->Usage().bytes_present, 0u);
+}
+
+TEST_F(CachefilesTest, RemoteNamesNeverBecomePaths) {
+  auto volume = Volume();
+  std::string content = Pattern(kGranule, 8);
+  auto object = std::move(*volume->OpenObject("../../../../etc/evil", "v1", kGranule));
+  ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().string().find("evil"), std::string::npos) << entry.path();
+  }
+  EXPECT_FALSE(fs::exists("/etc/evil.data"));
+}
+
+TEST_F(CachefilesTest, SecondOwnerOfAVolumeIsRefused) {
+  auto volume = Volume();
+  auto other = OpenCache(dir_.string(), kGranule);
+  ASSERT_TRUE(other.ok());
+  auto second = (*other)->AcquireVolume("posix:/srv/data");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kBusy);
+  EXPECT_NE(second.status().message().find("in use"), std::string::npos);
+}
+
+TEST_F(CachefilesTest, UnusableCacheDirectoryIsAClearError) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ / "file") << "x";
+  auto backend = OpenCache((dir_ / "file" / "cache").string(), kGranule);
+  ASSERT_FALSE(backend.ok());
+  EXPECT_NE(backend.status().message().find("cache directory"), std::string::npos);
+}
+
+TEST(MetadataTest, RecordsRoundTripAndStopAtTheFirstBadOne) {
+  MetadataHeader header{"key", "aux", 4096, 10000};
+  std::string bytes = EncodeHeader(header);
+  bytes += EncodeRecord({0, 4096, 111});
+  bytes += EncodeRecord({2, 1808, 222});
+  std::string bad = EncodeRecord({1, 4096, 333});
+  bad[9] ^= 1;
+  bytes += bad;
+  bytes += EncodeRecord({1, 4096, 444});  // After a bad record: not trusted.
+  DecodedMetadata decoded = DecodeMetadata(bytes);
+  ASSERT_TRUE(decoded.header_ok);
+  EXPECT_EQ(decoded.header.key, "key");
+  EXPECT_EQ(decoded.header.aux, "aux");
+  EXPECT_EQ(decoded.header.object_size, 10000u);
+  ASSERT_EQ(decoded.granules.size(), 2u);
+  EXPECT_EQ(decoded.granules[2].data_hash, 222u);
+  EXPECT_EQ(decoded.bad_records, 1u);
+}
+
+}  // namespace
+}  // namespace cachefiles

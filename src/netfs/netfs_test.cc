@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+// netfs against a mock origin and the memory cache backend: byte equality, cache reuse, short
+// reads, retries, failures, cache trouble, version changes, readahead and the memory limit.
+#include "netfs/netfs.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "fscache/memory_backend.h"
+#include "origin/mock_origin.h"
+
+namespace netfs {
+namespace {
+
+using folio::kFolioSize;
+using util::Code;
+
+std::string Pattern(size_t len, int seed) {
+  std::mt19937 rng(seed);
+  std::string s(len, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+class NetfsTest : public ::testing::Test {
+ protected:
+  NetfsTest()
+      : cache_(fscache::NewMemoryBackend(kFolioSize, &faults_), 2),
+        volume_(*cache_.AcquireVolume("mock:")) {
+    options_.retry_backoff_ms = 1;
+  }
+  ~NetfsTest() override {
+    if (netfs_) netfs_->WaitIdle();
+    cache_.Drain();
+    inodes_.clear();
+    netfs_.reset();
+  }
+  // A new mount over the same cache (as after a remount).
+  Netfs& Mount(size_t memory_limit = 64 << 20) {
+    if (netfs_) netfs_->WaitIdle();
+    cache_.Drain();
+    inodes_.clear();
+    netfs_.reset();
+    pool_ = std::make_unique<folio::FolioPool>(memory_limit);
+    netfs_ = std::make_unique<Netfs>(&origin_, pool_.get(), volume_, options_);
+    return *netfs_;
+  }
+  std::shared_ptr<Inode> Open(const std::string& path) {
+    if (!netfs_) Mount();
+    auto attr = origin_.GetAttr(path);
+    EXPECT_TRUE(attr.ok());
+    inodes_.push_back(netfs_->NewInode(path, *attr));
+    return inodes_.back();
+  }
+  util::Result<std::string> ReadRange(Inode& inode, uint64_t pos, size_t len,
+                                      ReadaheadState* ra = nullptr) {
+    std::string out(len, '\0');
+    auto n = inode.Read(pos, {reinterpret_cast<std::byte*>(out.data()), out.size()}, ra);
+    if (!n.ok()) return n.status();
+    out.resize(*n);
+    return out;
+  }
+  std::string ReadAll(Inode& inode) {
+    ReadaheadState ra;
+    std::string all;
+    for (;;) {
+      auto chunk = ReadRange(inode, all.size(), 128 * 1024, &ra);
+      EXPECT_TRUE(chunk.ok()) << chunk.status().ToString();
+      if (!chunk.ok() || chunk->empty()) return all;
+      all += *chunk;
+    }
+  }
+  void Settle() {
+    netfs_->WaitIdle();
+    cache_.Drain();
+  }
+
+  util::ThreadPool origin_pool_{"test-origin", 4};
+  origin::MockOrigin origin_{&origin_pool_};
+  fscache::MemoryBackendFaults faults_;
+  fscache::Cache cache_;
+  std::shared_ptr<fscache::Volume> volume_;
+  Options options_;
+  std::unique_ptr<folio::FolioPool> pool_;
+  std::unique_ptr<Netfs> netfs_;
+  std::vector<std::shared_ptr<Inode>> inodes_;
+};
+
+TEST_F(NetfsTest, WholeFilesOfAwkwardSizesAreByteExact) {
+  for (size_t size : {size_t{0}, size_t{1}, kFolioSize - 1, kFolioSize, kFolioSize + 1,
+                      3 * kFolioSize + 17, size_t{5 << 20}}) {
+    std::string name = "f" + std::to_string(size);
+    std::string content = Pattern(size, static_cast<int>(size));
+    origin_.PutFile(name, content);
+    auto inode = Open(name);
+    EXPECT_EQ(ReadAll(*inode), content) << size;
+  }
+}
+
+TEST_F(NetfsTest, RandomRangesMatchTheOrigin) {
+  std::string content = Pattern(3 * 1024 * 1024 + 4321, 7);
+  origin_.PutFile("f", content);
+  auto inode = Open("f");
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t pos = rng() % (content.size() + 1000);
+    size_t len = rng() % (300 * 1024);
+    auto got = ReadRange(*inode, pos, len);
+    ASSERT_TRUE(got.ok());
+    std::string want = pos >= content.size() ? "" : content.substr(pos, len);
+    ASSERT_EQ(*got, want) << "pos " << pos << " len " << len;
+  }
+}
+
+TEST_F(NetfsTest, SecondMountReadsFromTheCache) {
+  std::string content = Pattern(2 * 1024 * 1024 + 5, 8);
+  origin_.PutFile("f", content);
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  Settle();
+  EXPECT_EQ(netfs_->stats().cache_write_bytes.load(), content.size());
+  Mount();
+  uint64_t origin_reads = origin_.reads.load();
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  EXPECT_EQ(origin_.reads.load(), origin_reads);
+  EXPECT_EQ(netfs_->stats().bytes_from_cache.load(), content.size());
+  EXPECT_EQ(netfs_->stats().bytes_from_origin.load(), 0u);
+}
+
+TEST_F(NetfsTest, ShortOriginReadsAreContinued) {
+  std::string content = Pattern(kFolioSize * 2 + 99, 9);
+  origin_.PutFile("f", content);
+  origin_.max_bytes_per_read = 1000;
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  EXPECT_GT(netfs_->stats().origin_reads.load(), 200u);
+}
+
+TEST_F(NetfsTest, TransientOriginErrorsAreRetried) {
+  std::string content = Pattern(kFolioSize, 10);
+  origin_.PutFile("f", content);
+  origin_.fail_next_reads = 2;
+  auto got = ReadRange(*Open("f"), 0, content.size());
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, content);
+  EXPECT_EQ(netfs_->stats().origin_retries.load(), 2u);
+  EXPECT_EQ(netfs_->stats().origin_errors.load(), 2u);
+}
+
+TEST_F(NetfsTest, PersistentOriginErrorsFailTheReadAndLeaveNoBadFolio) {
+  std::string content = Pattern(kFolioSize, 11);
+  origin_.PutFile("f", content);
+  origin_.fail_next_reads = 100;
+  auto inode = Open("f");
+  auto got = ReadRange(*inode, 0, 100);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Code::kUnavailable);
+  origin_.fail_next_reads = 0;
+  auto again = ReadRange(*inode, 0, 100);  // The failed folio is read again, not served.
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, content.substr(0, 100));
+}
+
+TEST_F(NetfsTest, HardOriginErrorIsReported) {
+  origin_.PutFile("f", Pattern(1000, 12));
+  origin_.hard_fail_next_reads = 1;
+  auto got = ReadRange(*Open("f"), 0, 1000);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Code::kIOError);
+}
+
+TEST_F(NetfsTest, DeletedFileGivesNotFound) {
+  origin_.PutFile("f", Pattern(1000, 13));
+  auto inode = Open("f");
+  origin_.RemoveFile("f");
+  auto got = ReadRange(*inode, 0, 1000);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Code::kNotFound);
+}
+
+TEST_F(NetfsTest, CorruptCacheDataIsRefetchedFromTheOrigin) {
+  std::string content = Pattern(kFolioSize * 3, 14);
+  origin_.PutFile("f", content);
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  Settle();
+  Mount();
+  faults_.corrupt_reads = true;
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  EXPECT_GT(netfs_->stats().cache_read_fallbacks.load(), 0u);
+  EXPECT_EQ(netfs_->stats().bytes_from_origin.load(), content.size());
+}
+
+TEST_F(NetfsTest, CacheWriteFailuresDoNotFailReads) {
+  std::string content = Pattern(kFolioSize * 4, 15);
+  origin_.PutFile("f", content);
+  faults_.fail_writes = true;
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  Settle();
+  EXPECT_GE(netfs_->stats().cache_write_errors.load(), 1u);
+}
+
+TEST_F(NetfsTest, VersionChangeDropsOldDataEverywhere) {
+  std::string v1 = Pattern(kFolioSize * 3, 16);
+  std::string v2 = Pattern(kFolioSize * 2 + 7, 17);
+  origin_.PutFile("f", v1);
+  {
+    auto inode = Open("f");
+    EXPECT_EQ(ReadAll(*inode), v1);
+    Settle();
+    origin_.PutFile("f", v2);
+    // Before revalidation the old version is still consistently served from memory...
+    EXPECT_EQ(*ReadRange(*inode, 0, 10), v1.substr(0, 10));
+    EXPECT_TRUE(inode->Revalidate(*origin_.GetAttr("f")));
+    EXPECT_EQ(ReadAll(*inode), v2);
+    EXPECT_EQ(netfs_->stats().invalidations.load(), 1u);
+    Settle();
+  }
+  Mount();  // ...and the cache holds only the new version.
+  EXPECT_EQ(ReadAll(*Open("f")), v2);
+}
+
+TEST_F(NetfsTest, ChangeNoticedMidReadRestartsOnTheNewVersion) {
+  std::string v1 = Pattern(kFolioSize * 2, 18);
+  origin_.PutFile("f", v1);
+  auto inode = Open("f");
+  std::string v2 = Pattern(kFolioSize * 2, 19);
+  origin_.PutFile("f", v2);  // The pinned v1 reads now fail with kStale.
+  auto got = ReadRange(*inode, 0, v2.size());
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, v2);
+  EXPECT_GE(netfs_->stats().read_restarts.load(), 1u);
+}
+
+TEST_F(NetfsTest, SequentialReadsGrowTheReadaheadWindow) {
+  std::string content = Pattern(16 << 20, 20);
+  origin_.PutFile("f", content);
+  auto inode = Open("f");
+  ReadaheadState ra;
+  std::string got;
+  for (int i = 0; i < 8; ++i) got += *ReadRange(*inode, got.size(), kFolioSize, &ra);
+  EXPECT_EQ(got, content.substr(0, got.size()));
+  Settle();
+  // Readahead fetched well past what was asked, in fewer requests than folios.
+  EXPECT_GT(netfs_->stats().bytes_from_origin.load(), 2 * got.size());
+  EXPECT_LT(netfs_->stats().origin_reads.load(),
+            netfs_->stats().bytes_from_origin.load() / kFolioSize);
+}
+
+TEST_F(NetfsTest, RandomReadsDoNotReadAhead) {
+  std::string content = Pattern(8 << 20, 21);
+  origin_.PutFile("f", content);
+  auto inode = Open("f");
+  ReadaheadState ra;
+  ASSERT_TRUE(ReadRange(*inode, 5 * kFolioSize, 100, &ra).ok());
+  ASSERT_TRUE(ReadRange(*inode, 40 * kFolioSize, 100, &ra).ok());
+  Settle();
+  EXPECT_EQ(netfs_->stats().bytes_from_origin.load(), 2 * kFolioSize);
+}
+
+TEST_F(NetfsTest, MemoryLimitIsKept) {
+  std::string content = Pattern(16 << 20, 22);
+  origin_.PutFile("f", content);
+  Mount(1 << 20);  // 8 folios.
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  Settle();
+  EXPECT_GT(pool_->Stats().reclaimed, 100u);
+  EXPECT_LE(pool_->Stats().resident, pool_->Stats().limit + 70);  // + one readahead window.
+}
+
+}  // namespace
+}  // namespace netfs
+
+namespace netfs {
+namespace {
+
+TEST_F(NetfsTest, PinnedHandleFailsAfterAVersionChangeInsteadOfMixing) {
+  std::string v1 = Pattern(kFolioSize * 2, 23);
+  origin_.PutFile("f", v1);
+  auto inode = Open("f");
+  ReadaheadState handle;
+  handle.pinned_generation = inode->Generation();
+  EXPECT_EQ(*ReadRange(*inode, 0, 100, &handle), v1.substr(0, 100));
+  origin_.PutFile("f", Pattern(kFolioSize * 2, 24));
+  inode->Revalidate(*origin_.GetAttr("f"));
+  auto later = ReadRange(*inode, 100, 100, &handle);
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.status().code(), Code::kStale);
+}
+
+}  // namespace
+}  // namespace netfs

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+"""Bad input gets a clear message and a non-zero exit; origin trouble never kills the daemon."""
+import errno
+import os
+import subprocess
+import unittest
+
+from harness import MountTestCase, random_bytes, run
+
+
+class ErrorsTest(MountTestCase):
+    def assert_fails(self, args, *fragments):
+        result = run(*args, check=False)
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, result.stderr)
+        self.assertFalse(os.path.ismount(self.mnt))
+        return result
+
+    def test_missing_source(self):
+        self.assert_fails(["mount", os.path.join(self.scratch, "nope"), self.mnt, "--cache-dir", self.cache],
+                          "source", "No such file or directory")
+
+    def test_source_not_a_directory(self):
+        f = self.write_origin("file", b"x")
+        self.assert_fails(["mount", f, self.mnt, "--cache-dir", self.cache], "is not a directory")
+
+    def test_mountpoint_not_a_directory(self):
+        f = self.write_origin("file", b"x")
+        self.assert_fails(["mount", self.origin, f, "--cache-dir", self.cache], "mountpoint", "not a directory")
+
+    def test_missing_mountpoint(self):
+        self.assert_fails(["mount", self.origin, os.path.join(self.scratch, "nomnt"), "--cache-dir", self.cache],
+                          "mountpoint", "No such file or directory")
+
+    def test_busy_mountpoint(self):
+        self.mount()
+        result = run("mount", self.origin, self.mnt, "--cache-dir", os.path.join(self.scratch, "c2"), check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("busy", result.stderr)
+
+    def test_unwritable_cache_dir(self):
+        blocker = self.write_origin("blocker", b"x")
+        self.assert_fails(["mount", self.origin, self.mnt, "--cache-dir", os.path.join(blocker, "cache")],
+                          "cache directory")
+        # Read-only file system (root ignores mode bits, so use a read-only mount).
+        ro = os.path.join(self.scratch, "ro")
+        os.makedirs(ro)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro], check=True)
+        try:
+            self.assert_fails(["mount", self.origin, self.mnt, "--cache-dir", os.path.join(ro, "c")],
+                              "cache directory")
+        finally:
+            subprocess.run(["umount", ro], check=True)
+
+    def test_cache_in_use_by_another_daemon(self):
+        other = os.path.join(self.scratch, "mnt2")
+        os.makedirs(other)
+        self.mount()
+        result = run("mount", self.origin, other, "--cache-dir", self.cache, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("in use by another netcache", result.stderr)
+        self.assertFalse(os.path.ismount(other))
+
+    def test_bad_options(self):
+        self.assert_fails(["mount", self.origin, self.mnt, "--memory-limit", "lots"], "--memory-limit")
+        self.assert_fails(["mount", "http://example.invalid/x/", self.mnt], "not supported yet")
+        result = run("stat", self.scratch, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("not a netcache mount", result.stderr)
+
+    def test_help_on_every_command(self):
+        for cmd in ([], ["mount"], ["umount"], ["stat"]):
+            result = run(*cmd, "--help")
+            self.assertIn("Usage", result.stdout + result.stderr)
+
+    def test_origin_file_deleted_mid_read(self):
+        data = random_bytes(4 * 1024 * 1024, 1)
+        path = self.write_origin("f", data)
+        self.mount("--memory-limit", "1M")
+        with open(os.path.join(self.mnt, "f"), "rb", buffering=0) as f:
+            self.assertEqual(f.read(128 * 1024), data[:128 * 1024])
+            os.unlink(path)
+            with self.assertRaises(OSError) as caught:
+                # Past what readahead may already hold.
+                os.pread(f.fileno(), 128 * 1024, 3 * 1024 * 1024)
+            self.assertIn(caught.exception.errno, (errno.EIO, errno.ENOENT))
+        # The daemon is still up and serving.
+        self.write_origin("g", b"still here")
+        self.assertEqual(self.read_mounted("g"), b"still here")
+        self.assertGreaterEqual(self.stats()["origin_errors"], 1)
+
+    def test_write_access_is_refused(self):
+        self.write_origin("f", b"x")
+        self.mount()
+        with self.assertRaises(OSError) as caught:
+            open(os.path.join(self.mnt, "f"), "r+b")
+        self.assertIn(caught.exception.errno, (errno.EROFS, errno.EACCES))
+
+
+if __name__ == "__main__":
+    unittest.main()
