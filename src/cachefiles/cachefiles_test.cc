@@ -227,3 +227,31 @@ TEST(MetadataTest, RecordsRoundTripAndStopAtTheFirstBadOne) {
 
 }  // namespace
 }  // namespace cachefiles
+
+namespace cachefiles {
+namespace {
+
+TEST_F(CachefilesTest, ResizeKeepsWholeGranulesBelowBothSizes) {
+  const uint64_t size = 4 * kGranule + 10;
+  std::string content = Pattern(size, 9);
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", size));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+    ASSERT_TRUE(object->Resize(2 * kGranule + 5).ok());  // Cuts through granule 2.
+    EXPECT_EQ(object->Usage().bytes_present, 2 * kGranule);
+  }
+  // The resized object is what a reopen at the new size finds.
+  auto object = std::move(*Volume()->OpenObject("f", "v1", 2 * kGranule + 5));
+  EXPECT_EQ(object->Usage().bytes_present, 2 * kGranule);
+  EXPECT_TRUE(object->Query(0, 2 * kGranule).present);
+  EXPECT_FALSE(object->Query(2 * kGranule, kGranule).present);
+  std::string back(2 * kGranule, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content.substr(0, 2 * kGranule));
+  // Growing keeps what is there and records the new size.
+  ASSERT_TRUE(object->Resize(10 * kGranule).ok());
+  EXPECT_EQ(object->Usage().bytes_present, 2 * kGranule);
+}
+
+}  // namespace
+}  // namespace cachefiles

@@ -107,11 +107,16 @@ Status Object::Reset() {
   granules_.clear();
   bytes_present_ = 0;
   if (::ftruncate(data_fd_, 0) != 0) return Status::FromErrno(errno, "truncate " + base_path_);
+  return RewriteMetadata();
+}
+
+Status Object::RewriteMetadata() {
   std::string tmp = base_path_ + ".meta.tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "create " + tmp);
-  std::string header = EncodeHeader(header_);
-  Status status = WriteAll(fd, header.data(), header.size(), 0, "write " + tmp);
+  std::string bytes = EncodeHeader(header_);
+  for (auto& [index, record] : granules_) bytes += EncodeRecord(record);
+  Status status = WriteAll(fd, bytes.data(), bytes.size(), 0, "write " + tmp);
   ::close(fd);
   if (!status.ok()) return status;
   if (::rename(tmp.c_str(), (base_path_ + ".meta").c_str()) != 0) {
@@ -200,6 +205,25 @@ Status Object::Invalidate(const std::string& aux, uint64_t object_size) {
   header_.aux = aux;
   header_.object_size = object_size;
   return Reset();
+}
+
+Status Object::Resize(uint64_t object_size) {
+  std::lock_guard lock(mu_);
+  // A granule survives only if it is whole below both sizes: the old last (short) granule, or
+  // one the new EOF cuts through, would no longer match its record's length.
+  uint64_t keep = std::min(header_.object_size, object_size) / header_.granule_size;
+  for (auto it = granules_.lower_bound(keep); it != granules_.end();) {
+    bytes_present_ -= it->second.len;
+    it = granules_.erase(it);
+  }
+  header_.object_size = object_size;
+  // Metadata first: if we die before the data truncate, the dropped granules are simply absent.
+  Status status = RewriteMetadata();
+  if (!status.ok()) return status;
+  if (::ftruncate(data_fd_, static_cast<off_t>(keep * header_.granule_size)) != 0) {
+    return Status::FromErrno(errno, "truncate " + base_path_ + ".data");
+  }
+  return Status::Ok();
 }
 
 fscache::ObjectUsage Object::Usage() {

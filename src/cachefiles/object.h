@@ -25,6 +25,7 @@ class Object final : public fscache::BackendObject {
   util::Status Read(uint64_t pos, std::span<std::byte> buf) override;
   util::Status Write(uint64_t pos, std::span<const std::byte> data) override;
   util::Status Invalidate(const std::string& aux, uint64_t object_size) override;
+  util::Status Resize(uint64_t object_size) override;
   fscache::ObjectUsage Usage() override;
 
   // True when Open() found usable data from an earlier run.
@@ -34,7 +35,9 @@ class Object final : public fscache::BackendObject {
   Object(std::string base_path, MetadataHeader header)
       : base_path_(std::move(base_path)), header_(std::move(header)) {}
   // Empties the data file and writes a fresh metadata file (atomically, by rename).
-  util::Status Reset() ;
+  util::Status Reset();
+  // Writes header_ and the records of granules_ as a new metadata file (atomically, by rename).
+  util::Status RewriteMetadata();
   uint64_t GranuleLen(uint64_t index) const;
 
   const std::string base_path_;

@@ -38,6 +38,9 @@ class BackendObject {
   virtual util::Status Write(uint64_t pos, std::span<const std::byte> data) = 0;
   // Forgets all data and records new coherency data and size (origin changed).
   virtual util::Status Invalidate(const std::string& aux, uint64_t object_size) = 0;
+  // The file's size changed without new content below the old size (e.g. a local truncate or
+  // an append): keeps granules wholly below min(old, new) size, drops the rest.
+  virtual util::Status Resize(uint64_t object_size) = 0;
   virtual ObjectUsage Usage() = 0;
 };
 

@@ -66,6 +66,17 @@ void Cookie::Invalidate(const std::string& aux, uint64_t object_size) {
   }
 }
 
+void Cookie::Resize(uint64_t object_size) {
+  std::unique_lock lock(io_mu_);
+  if (object_ == nullptr) return;
+  Status status = object_->Resize(object_size);
+  if (!status.ok()) {
+    NC_LOG_WARN("cache resize of %s failed, no longer caching it: %s", key_.c_str(),
+                status.ToString().c_str());
+    object_.reset();
+  }
+}
+
 uint64_t Cookie::BytesCached() {
   std::shared_lock lock(io_mu_);
   return object_ ? object_->Usage().bytes_present : 0;

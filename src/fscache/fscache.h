@@ -131,6 +131,9 @@ class Cookie : public std::enable_shared_from_this<Cookie> {
   // Origin changed: drop all cached data and take on the new coherency data and size. I/O of
   // operations begun before this fails with kStale from now on.
   void Invalidate(const std::string& aux, uint64_t object_size);
+  // The object's size changed (kernel: fscache_resize_cookie()). Cached data below the smaller of
+  // the two sizes is kept; a failure turns caching off for the cookie.
+  void Resize(uint64_t object_size);
   // Bytes stored for this cookie.
   uint64_t BytesCached();
 

@@ -118,3 +118,20 @@ TEST_F(FscacheTest, NoBackendMeansDownloadWithoutCopy) {
 
 }  // namespace
 }  // namespace fscache
+
+namespace fscache {
+namespace {
+
+TEST_F(FscacheTest, ResizeDropsDataPastTheNewEnd) {
+  auto cookie = volume_->AcquireCookie("f", "v1", 4 * kGranule);
+  Operation op = cookie->BeginOperation();
+  std::string data(4 * kGranule, 'r');
+  ASSERT_TRUE(Write(op, 0, data).ok());
+  cookie->Resize(kGranule + 1);
+  EXPECT_EQ(cookie->BytesCached(), kGranule);
+  EXPECT_EQ(op.PrepareRead(0, kGranule, kGranule + 1).source, Source::kReadFromCache);
+  EXPECT_EQ(op.PrepareRead(kGranule, kGranule, kGranule + 1).source, Source::kDownloadFromServer);
+}
+
+}  // namespace
+}  // namespace fscache

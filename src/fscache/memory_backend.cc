@@ -82,6 +82,14 @@ class MemoryObject final : public BackendObject {
     return Status::Ok();
   }
 
+  Status Resize(uint64_t object_size) override {
+    std::lock_guard lock(*mu_);
+    uint64_t keep = std::min(stored_->size, object_size) / granule_;  // Whole granules below.
+    stored_->granules.erase(stored_->granules.lower_bound(keep), stored_->granules.end());
+    stored_->size = object_size;
+    return Status::Ok();
+  }
+
   ObjectUsage Usage() override {
     std::lock_guard lock(*mu_);
     ObjectUsage usage;

@@ -120,8 +120,7 @@ util::Result<size_t> Inode::ReadOnce(uint64_t pos, std::span<std::byte> out, Rea
   const uint64_t last = (end - 1) / kFolioSize;
   const uint64_t ra_last = (std::max(ra_end, end) - 1) / kFolioSize;
 
-  auto rreq = std::make_shared<ReadRequest>();
-  rreq->inode = shared_from_this();
+  auto rreq = std::make_shared<ReadRequest>(shared_from_this());
   if (cookie_) rreq->op = cookie_->BeginOperation();
   rreq->version = snap.attr.version;
   rreq->generation = snap.generation;
@@ -174,10 +173,7 @@ util::Result<size_t> Inode::ReadOnce(uint64_t pos, std::span<std::byte> out, Rea
     tail->len = (plan.source == Source::kFillWithZeroes ? sub_end : std::min(sub_end, i_size)) -
                 tail->start;
   }
-  for (auto& sub : subs) {
-    Io::BeginIo(netfs_);
-    Io::IssueSubrequest(std::move(sub));
-  }
+  for (auto& sub : subs) Io::IssueSubrequest(std::move(sub));
 
   // Wait for the folios we return; anyone's request may be filling them.
   bool all_uptodate = true;

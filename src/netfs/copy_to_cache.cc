@@ -26,7 +26,6 @@ void Io::CopyToCache(const std::shared_ptr<Subrequest>& sub) {
       netfs->stats_.cache_write_errors.fetch_add(1, std::memory_order_relaxed);
     }
     for (folio::Folio* folio : folios) folio->EndFscache();
-    EndIo(netfs);
   });
 }
 

@@ -10,8 +10,25 @@
 
 namespace netfs {
 
-// One read() or readahead batch. Kernel: struct netfs_io_request.
+// Counts a request as in flight for Netfs::WaitIdle() from construction to destruction.
+class IoToken {
+ public:
+  explicit IoToken(Netfs* netfs);
+  ~IoToken();
+  IoToken(const IoToken&) = delete;
+  IoToken& operator=(const IoToken&) = delete;
+
+ private:
+  Netfs* const netfs_;
+};
+
+// One read() or readahead batch. Kernel: struct netfs_io_request. Subrequests and copies to the
+// cache share it; it dies with the last of them.
 struct ReadRequest {
+  explicit ReadRequest(std::shared_ptr<Inode> owner);
+  // First member, so destroyed last: the request stops counting as in flight only after it has
+  // let go of its inode and operation.
+  IoToken token;
   std::shared_ptr<Inode> inode;
   fscache::Operation op;  // Pins the cookie; empty when not caching.
   std::string version;    // The origin version every subrequest is pinned to.
@@ -40,8 +57,7 @@ struct Io {
   static void Collect(std::shared_ptr<Subrequest> sub, util::Status status, size_t n);  // read_collect.cc
   static bool MaybeRetry(const std::shared_ptr<Subrequest>& sub, const util::Status& status);  // read_retry.cc
   static void CopyToCache(const std::shared_ptr<Subrequest>& sub);               // copy_to_cache.cc
-  static void BeginIo(Netfs* netfs);
-  static void EndIo(Netfs* netfs);
+  static Netfs* NetfsOf(const Inode& inode) { return inode.netfs_; }
   static Netfs* NetfsOf(const Subrequest& sub) { return sub.rreq->inode->netfs_; }
   static Inode* InodeOf(const Subrequest& sub) { return sub.rreq->inode.get(); }
   static std::vector<fscache::Span> SpansOf(const Subrequest& sub, uint64_t skip);

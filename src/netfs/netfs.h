@@ -77,6 +77,7 @@ class Netfs {
   Netfs(origin::Origin* origin, folio::FolioPool* pool, std::shared_ptr<fscache::Volume> volume,
         Options options);
   // Waits for all reads and copies to the cache still in flight.
+  // REQUIRES: the origin's and the cache's thread pools outlive it.
   ~Netfs();
 
   std::shared_ptr<Inode> NewInode(const std::string& path, const origin::Attr& attr);
@@ -86,6 +87,7 @@ class Netfs {
 
  private:
   friend class Inode;
+  friend class IoToken;
   friend struct Io;
   origin::Origin* const origin_;
   folio::FolioPool* const pool_;
@@ -94,7 +96,7 @@ class Netfs {
   Stats stats_;
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
-  int64_t in_flight_ = 0;  // Protected by idle_mu_. Subrequests and cache copies.
+  int64_t in_flight_ = 0;  // Protected by idle_mu_. Live ReadRequests (see IoToken).
 };
 
 class Inode : public std::enable_shared_from_this<Inode> {

@@ -21,16 +21,19 @@ void Netfs::WaitIdle() {
   idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
-void Io::BeginIo(Netfs* netfs) {
-  std::lock_guard lock(netfs->idle_mu_);
-  ++netfs->in_flight_;
+IoToken::IoToken(Netfs* netfs) : netfs_(netfs) {
+  std::lock_guard lock(netfs_->idle_mu_);
+  ++netfs_->in_flight_;
 }
 
-void Io::EndIo(Netfs* netfs) {
-  std::lock_guard lock(netfs->idle_mu_);
-  NC_CHECK(netfs->in_flight_ > 0);
-  if (--netfs->in_flight_ == 0) netfs->idle_cv_.notify_all();
+IoToken::~IoToken() {
+  std::lock_guard lock(netfs_->idle_mu_);
+  NC_CHECK(netfs_->in_flight_ > 0);
+  if (--netfs_->in_flight_ == 0) netfs_->idle_cv_.notify_all();
 }
+
+ReadRequest::ReadRequest(std::shared_ptr<Inode> owner)
+    : token(Io::NetfsOf(*owner)), inode(std::move(owner)) {}
 
 Inode::Inode(Netfs* netfs, std::string path, const origin::Attr& attr)
     : netfs_(netfs), path_(std::move(path)), attr_(attr), mapping_(netfs->pool_) {

@@ -55,7 +55,6 @@ void Io::Collect(std::shared_ptr<Subrequest> sub, Status status, size_t n) {
                   static_cast<unsigned long long>(sub->start + sub->transferred),
                   status.ToString().c_str());
       Fail(sub, status);
-      EndIo(netfs);
       return;
     }
     sub->transferred += n;
@@ -67,7 +66,6 @@ void Io::Collect(std::shared_ptr<Subrequest> sub, Status status, size_t n) {
       // EOF before the size we were promised: the file shrank, so it is a new version.
       stats.origin_errors.fetch_add(1, std::memory_order_relaxed);
       Fail(sub, Status::Error(Code::kStale, InodeOf(*sub)->path_ + " is shorter than expected"));
-      EndIo(netfs);
       return;
     }
   }
@@ -113,15 +111,10 @@ void Io::Collect(std::shared_ptr<Subrequest> sub, Status status, size_t n) {
   }
   if (!status.ok()) {
     Fail(sub, status);
-    EndIo(netfs);
     return;
   }
   for (Folio* folio : sub->folios) folio->Unlock();
-  if (sub->copy_to_cache) {
-    CopyToCache(sub);  // Takes over the in-flight count.
-    return;
-  }
-  EndIo(netfs);
+  if (sub->copy_to_cache) CopyToCache(sub);
 }
 
 }  // namespace netfs
