@@ -156,24 +156,24 @@ ReadPlan Operation::PrepareRead(uint64_t start, uint64_t len, uint64_t i_size) c
   return {Source::kDownloadFromServer, run, !cookie_->disabled_.load(std::memory_order_relaxed)};
 }
 
-void Operation::Read(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
+void Operation::Submit(bool write, uint64_t pos, std::vector<Span> spans,
+                       IoCompletion done) const {
   if (!cookie_) {
     done(Status::Error(Code::kNoCache, "no cookie"));
     return;
   }
-  cookie_->cache_->io_pool_.Submit(
-      [cookie = cookie_, counter = inval_counter_, pos, spans = std::move(spans),
-       done = std::move(done)] { done(cookie->DoRead(counter, pos, spans)); });
+  cookie_->cache_->io_pool_.Submit([cookie = cookie_, counter = inval_counter_, write, pos,
+                                    spans = std::move(spans), done = std::move(done)] {
+    done(write ? cookie->DoWrite(counter, pos, spans) : cookie->DoRead(counter, pos, spans));
+  });
+}
+
+void Operation::Read(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
+  Submit(/*write=*/false, pos, std::move(spans), std::move(done));
 }
 
 void Operation::Write(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
-  if (!cookie_) {
-    done(Status::Error(Code::kNoCache, "no cookie"));
-    return;
-  }
-  cookie_->cache_->io_pool_.Submit(
-      [cookie = cookie_, counter = inval_counter_, pos, spans = std::move(spans),
-       done = std::move(done)] { done(cookie->DoWrite(counter, pos, spans)); });
+  Submit(/*write=*/true, pos, std::move(spans), std::move(done));
 }
 
 }  // namespace fscache

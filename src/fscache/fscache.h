@@ -115,6 +115,7 @@ class Operation {
 
  private:
   friend class Cookie;
+  void Submit(bool write, uint64_t pos, std::vector<Span> spans, IoCompletion done) const;
   Operation(std::shared_ptr<Cookie> cookie, uint64_t inval_counter)
       : cookie_(std::move(cookie)), inval_counter_(inval_counter) {}
   std::shared_ptr<Cookie> cookie_;
