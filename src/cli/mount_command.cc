@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <iterator>
 #include <sstream>
 
 #include "cachefiles/cachefiles.h"
@@ -18,6 +19,7 @@
 #include "fscache/fscache.h"
 #include "fuse/session.h"
 #include "netfs/netfs.h"
+#include "origin/http_origin.h"
 #include "origin/posix_origin.h"
 #include "util/log.h"
 #include "util/thread_pool.h"
@@ -38,6 +40,14 @@ struct MountArgs {
   std::string log_file;
   int origin_threads = 8;
   int fuse_threads = 8;
+  int retries = 3;
+  // HTTP(S) origins.
+  int max_connections = 8;
+  long connect_timeout = 10;
+  long stall_timeout = 30;
+  std::string ca_file;
+  bool insecure = false;
+  std::string header_file;
 };
 
 int Fail(const std::string& message) {
@@ -72,15 +82,18 @@ bool IsMountPoint(const std::string& path) {
 }
 
 std::string CheckArguments(MountArgs& args) {
-  if (args.source.find("://") != std::string::npos) {
-    return "source " + args.source +
-           ": URL sources are not supported yet; give a local directory (e.g. an NFS mount)";
-  }
+  const bool http = origin::IsHttpUrl(args.source);
   struct stat st;
-  if (::stat(args.source.c_str(), &st) != 0) {
-    return "source " + args.source + ": " + std::strerror(errno);
+  if (!http && args.source.find("://") != std::string::npos) {
+    return "source " + args.source +
+           ": only http://, https:// and local directories are supported";
   }
-  if (!S_ISDIR(st.st_mode)) return "source " + args.source + " is not a directory";
+  if (!http) {
+    if (::stat(args.source.c_str(), &st) != 0) {
+      return "source " + args.source + ": " + std::strerror(errno);
+    }
+    if (!S_ISDIR(st.st_mode)) return "source " + args.source + " is not a directory";
+  }
   if (::stat(args.mountpoint.c_str(), &st) != 0) {
     if (errno == ENOTCONN) {
       return "mountpoint " + args.mountpoint +
@@ -97,14 +110,52 @@ std::string CheckArguments(MountArgs& args) {
   if (IsMountPoint(args.mountpoint)) {
     return "mountpoint " + args.mountpoint + " is busy: something is already mounted there";
   }
-  if (::realpath(args.source.c_str(), resolved) == nullptr) {
-    return "source " + args.source + ": " + std::strerror(errno);
+  if (!http) {
+    if (::realpath(args.source.c_str(), resolved) == nullptr) {
+      return "source " + args.source + ": " + std::strerror(errno);
+    }
+    args.source = resolved;
   }
-  args.source = resolved;
+  if (args.retries < 0) return "--retries must not be negative";
+  if (args.max_connections < 1) return "--max-connections must be at least 1";
+  if (args.connect_timeout < 1 || args.stall_timeout < 1) return "timeouts must be at least 1 s";
   if (args.cache_dir.empty()) args.cache_dir = DefaultCacheDir();
   if (args.attr_timeout < 0) return "--attr-timeout must not be negative";
   if (args.origin_threads < 1 || args.fuse_threads < 1) return "thread counts must be at least 1";
   return "";
+}
+
+// Request headers (credentials) come from a file or the environment, never from the command
+// line, so they do not show in ps; they are never logged.
+util::Result<origin::HttpClientOptions> HttpOptionsOf(const MountArgs& args) {
+  origin::HttpClientOptions options;
+  options.max_connections = args.max_connections;
+  options.connect_timeout_s = args.connect_timeout;
+  options.stall_timeout_s = args.stall_timeout;
+  options.ca_file = args.ca_file;
+  options.insecure = args.insecure;
+  std::string lines;
+  if (const char* env = std::getenv("NETCACHE_HTTP_HEADERS")) lines = env;
+  if (!args.header_file.empty()) {
+    std::ifstream file(args.header_file);
+    if (!file) {
+      return util::Status::Error(util::Code::kNotFound,
+                                 "--header-file " + args.header_file + ": cannot read it");
+    }
+    lines += "\n" + std::string(std::istreambuf_iterator<char>(file), {});
+  }
+  std::istringstream stream(lines);
+  std::string line;
+  while (std::getline(stream, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    if (line.find(':') == std::string::npos) {
+      return util::Status::Error(util::Code::kInvalidArgument,
+                                 "a header line has no ':' (expected \"Name: value\")");
+    }
+    options.headers.push_back(line);
+  }
+  return options;
 }
 
 // The daemon's body. `ready_fd` receives one byte once mounted (or is closed on failure).
@@ -117,14 +168,24 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
     backend = std::move(*opened);
   }
   util::ThreadPool origin_io("nc-origin", args.origin_threads);
-  auto origin = origin::OpenPosixOrigin(args.source, &origin_io);
+  util::Result<std::unique_ptr<origin::Origin>> origin =
+      util::Status::Error(util::Code::kInvalidArgument, "no origin");
+  if (origin::IsHttpUrl(args.source)) {
+    auto http_options = HttpOptionsOf(args);
+    if (!http_options.ok()) return Fail(http_options.status().message());
+    origin = origin::OpenHttpOrigin(args.source, std::move(*http_options), &origin_io);
+  } else {
+    origin = origin::OpenPosixOrigin(args.source, &origin_io);
+  }
   if (!origin.ok()) return Fail(origin.status().message());
   fscache::Cache cache(std::move(backend), 4);
   auto volume = cache.AcquireVolume((*origin)->VolumeKey());
   if (!volume.ok()) return Fail(volume.status().message());
 
   folio::FolioPool pool(memory_limit);
-  netfs::Netfs netfs(origin->get(), &pool, *volume, netfs::Options{});
+  netfs::Options netfs_options;
+  netfs_options.retries = args.retries;
+  netfs::Netfs netfs(origin->get(), &pool, *volume, netfs_options);
   nc_fuse::FsContext context{origin->get(), &netfs, &pool, args.no_cache ? nullptr : &cache,
                              args.source, args.no_cache ? "" : args.cache_dir};
   nc_fuse::SessionOptions options;
@@ -171,7 +232,8 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
 CommandRunner AddMountCommand(CLI::App& app) {
   auto args = std::make_shared<MountArgs>();
   CLI::App* cmd = app.add_subcommand("mount", "Mount SOURCE at MOUNTPOINT with a persistent cache");
-  cmd->add_option("SOURCE", args->source, "Directory to cache (e.g. an NFS or SMB mount)")
+  cmd->add_option("SOURCE", args->source,
+                  "Directory to cache (e.g. an NFS or SMB mount), or an http(s):// URL")
       ->required();
   cmd->add_option("MOUNTPOINT", args->mountpoint, "Empty directory to mount on")->required();
   cmd->add_option("--cache-dir", args->cache_dir,
@@ -191,6 +253,21 @@ CommandRunner AddMountCommand(CLI::App& app) {
   cmd->add_option("--origin-threads", args->origin_threads, "Parallel origin reads")
       ->default_val(8);
   cmd->add_option("--fuse-threads", args->fuse_threads, "FUSE worker threads")->default_val(8);
+  cmd->add_option("--retries", args->retries,
+                  "Further attempts after a transient origin error (backoff doubles)")
+      ->default_val(3);
+  cmd->add_option("--max-connections", args->max_connections, "HTTP: connections per server")
+      ->default_val(8);
+  cmd->add_option("--connect-timeout", args->connect_timeout, "HTTP: seconds to connect")
+      ->default_val(10);
+  cmd->add_option("--timeout", args->stall_timeout,
+                  "HTTP: seconds without progress before a transfer is abandoned")
+      ->default_val(30);
+  cmd->add_option("--ca-file", args->ca_file, "HTTPS: CA certificates (PEM) to verify servers");
+  cmd->add_flag("--insecure", args->insecure, "HTTPS: do not verify the server's certificate");
+  cmd->add_option("--header-file", args->header_file,
+                  "HTTP: file of \"Name: value\" request headers (e.g. Authorization); also "
+                  "$NETCACHE_HTTP_HEADERS");
   return [args]() -> int {
     std::string error = CheckArguments(*args);
     if (!error.empty()) return Fail(error);

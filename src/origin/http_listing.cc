@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+#include "origin/http_listing.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <set>
+
+namespace origin {
+namespace {
+
+using util::Code;
+using util::Status;
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string DecodeEntities(const std::string& text) {
+  static const std::pair<const char*, char> kEntities[] = {
+      {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&apos;", '\''}};
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (auto& [entity, ch] : kEntities) {
+        if (text.compare(i, std::char_traits<char>::length(entity), entity) == 0) {
+          out += ch;
+          i += std::char_traits<char>::length(entity);
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
+bool ValidName(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos;
+}
+
+// A link that names a direct child: "name", "name/", "./name", or the same with the full
+// directory path in front (`dir_path`, as served, ending in '/').
+bool ChildOf(std::string href, const std::string& dir_path, ListingEntry* entry) {
+  if (href.empty() || href[0] == '?' || href[0] == '#') return false;
+  size_t cut = href.find_first_of("?#");
+  if (cut != std::string::npos) href.resize(cut);
+  if (href.find("://") != std::string::npos || href.rfind("//", 0) == 0) return false;
+  if (href.rfind("mailto:", 0) == 0 || href.rfind("javascript:", 0) == 0) return false;
+  if (href[0] == '/') {
+    if (dir_path.empty() || href.rfind(dir_path, 0) != 0) return false;
+    href = href.substr(dir_path.size());
+  }
+  if (href.rfind("./", 0) == 0) href = href.substr(2);
+  bool directory = !href.empty() && href.back() == '/';
+  if (directory) href.pop_back();
+  std::string name = PercentDecode(href);
+  if (!ValidName(name)) return false;
+  entry->name = name;
+  entry->type = directory ? FileType::kDirectory : FileType::kRegular;
+  return true;
+}
+
+util::Result<std::vector<ListingEntry>> ParseJson(const std::string& body, const std::string& url) {
+  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_array()) {
+    return Status::Error(Code::kIOError, "cannot parse the JSON directory listing at " + url);
+  }
+  std::vector<ListingEntry> entries;
+  for (const auto& item : json) {
+    if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) {
+      return Status::Error(Code::kIOError, "unexpected JSON directory listing at " + url);
+    }
+    ListingEntry entry;
+    entry.name = item["name"].get<std::string>();
+    if (!ValidName(entry.name)) continue;
+    std::string type = item.value("type", "file");
+    entry.type = type == "directory" ? FileType::kDirectory
+                 : type == "file"    ? FileType::kRegular
+                                     : FileType::kOther;
+    if (item.contains("size") && item["size"].is_number_unsigned()) {
+      entry.has_size = true;
+      entry.size = item["size"].get<uint64_t>();
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::string PercentDecode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      int hi = HexValue(text[i + 1]);
+      int lo = HexValue(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+std::string PercentEncodeComponent(const std::string& name) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+util::Result<std::vector<ListingEntry>> ParseListing(const std::string& body,
+                                                     const std::string& content_type,
+                                                     const std::string& url) {
+  std::string type = Lower(content_type);
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (type.find("json") != std::string::npos || (first != std::string::npos && body[first] == '[')) {
+    return ParseJson(body, url);
+  }
+  // The directory's own path as the server sees it, for links written absolute (Apache can).
+  std::string dir_path;
+  size_t scheme = url.find("://");
+  size_t path_start = scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+  if (path_start != std::string::npos) dir_path = PercentDecode(url.substr(path_start));
+
+  std::string lower = Lower(body);
+  std::vector<ListingEntry> entries;
+  std::set<std::string> seen;
+  size_t anchors = 0;
+  for (size_t at = lower.find("<a"); at != std::string::npos; at = lower.find("<a", at + 2)) {
+    size_t tag_end = lower.find('>', at);
+    if (tag_end == std::string::npos) break;
+    size_t href = lower.find("href", at);
+    if (href == std::string::npos || href > tag_end) continue;
+    size_t eq = lower.find('=', href);
+    if (eq == std::string::npos || eq > tag_end) continue;
+    size_t start = lower.find_first_not_of(" \t\r\n", eq + 1);
+    if (start == std::string::npos || start >= tag_end) continue;
+    std::string value;
+    if (body[start] == '"' || body[start] == '\'') {
+      size_t close = body.find(body[start], start + 1);
+      if (close == std::string::npos) continue;
+      value = body.substr(start + 1, close - start - 1);
+    } else {
+      size_t close = lower.find_first_of(" \t\r\n>", start);
+      value = body.substr(start, close - start);
+    }
+    ++anchors;
+    ListingEntry entry;
+    if (ChildOf(DecodeEntities(value), dir_path, &entry) && seen.insert(entry.name).second) {
+      entries.push_back(std::move(entry));
+    }
+  }
+  bool looks_like_html = lower.find("<html") != std::string::npos ||
+                         lower.find("<body") != std::string::npos ||
+                         lower.find("<pre") != std::string::npos || anchors > 0;
+  if (!looks_like_html || (anchors == 0 && lower.find("index of") == std::string::npos)) {
+    return Status::Error(Code::kIOError, "cannot parse the directory listing at " + url +
+                                             " (no index page: is directory listing enabled?)");
+  }
+  return entries;
+}
+
+}  // namespace origin

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+#include "origin/http_origin.h"
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "origin/http_listing.h"
+#include "util/log.h"
+
+namespace origin {
+namespace {
+
+using util::Code;
+using util::Result;
+using util::Status;
+
+// Version tokens: "etag:<strong ETag>|<size>" or "lm:<Last-Modified>|<size>" or "size:|<size>".
+struct Validator {
+  std::string if_range;  // Value for If-Range; empty when the server gave no usable validator.
+  uint64_t size = 0;
+};
+
+std::string VersionOf(const HttpResponse& head, uint64_t size) {
+  auto etag = head.headers.find("etag");
+  if (etag != head.headers.end() && !etag->second.empty() && etag->second.rfind("W/", 0) != 0) {
+    return "etag:" + etag->second + "|" + std::to_string(size);
+  }
+  auto modified = head.headers.find("last-modified");
+  if (modified != head.headers.end()) return "lm:" + modified->second + "|" + std::to_string(size);
+  return "size:|" + std::to_string(size);
+}
+
+Validator ParseVersion(const std::string& version) {
+  Validator v;
+  size_t bar = version.rfind('|');
+  size_t colon = version.find(':');
+  if (bar == std::string::npos || colon == std::string::npos || colon > bar) return v;
+  v.if_range = version.substr(colon + 1, bar - colon - 1);
+  v.size = std::strtoull(version.c_str() + bar + 1, nullptr, 10);
+  return v;
+}
+
+// The part of a response that says which version it is, comparable with a version token.
+std::string ResponseValidator(const HttpResponse& response, const std::string& version) {
+  if (version.rfind("etag:", 0) == 0) {
+    auto etag = response.headers.find("etag");
+    return etag == response.headers.end() ? "" : etag->second;
+  }
+  if (version.rfind("lm:", 0) == 0) {
+    auto modified = response.headers.find("last-modified");
+    return modified == response.headers.end() ? "" : modified->second;
+  }
+  return "";
+}
+
+// The state of one ranged GET, shared by the body sink and the completion.
+struct RangeRead {
+  uint64_t pos = 0;
+  uint64_t want = 0;
+  std::vector<IoVec> iov;
+  Validator validator;
+  std::string version;
+  bool started = false;
+  uint64_t skip = 0;       // Bytes to drop first (server without range support).
+  uint64_t received = 0;   // Bytes placed into iov.
+  bool complete = false;   // Everything wanted arrived; an abort after it is not an error.
+  Status failure;          // Set by the sink; ends the transfer.
+  bool no_ranges = false;
+
+  void Place(const char* data, size_t len) {
+    uint64_t at = received;
+    for (const IoVec& v : iov) {
+      if (len == 0) break;
+      if (at >= v.len) {
+        at -= v.len;
+        continue;
+      }
+      size_t n = std::min<uint64_t>(len, v.len - at);
+      std::memcpy(v.base + at, data, n);
+      data += n;
+      len -= n;
+      received += n;
+      at = 0;
+    }
+  }
+};
+
+bool ParseContentRange(const std::string& value, uint64_t* first, uint64_t* last, uint64_t* total) {
+  unsigned long long a, b, t;
+  if (std::sscanf(value.c_str(), "bytes %llu-%llu/%llu", &a, &b, &t) != 3) return false;
+  *first = a;
+  *last = b;
+  *total = t;
+  return true;
+}
+
+class HttpOrigin final : public Origin {
+ public:
+  HttpOrigin(std::string base, HttpClientOptions options, util::ThreadPool* pool)
+      : base_(std::move(base)), client_(std::move(options), pool) {}
+
+  std::string VolumeKey() const override { return "http:" + base_; }
+
+  Status Probe() {
+    HttpRequest request{base_, /*head=*/true, {}, nullptr};
+    HttpResponse response = client_.Perform(request);
+    Status status = StatusOf(response, base_);
+    // 403 on the root only means listings are off; files may still be there.
+    if (!status.ok() && response.status != 403) return status;
+    return Status::Ok();
+  }
+
+  Result<Attr> GetAttr(const std::string& path) override {
+    if (path.empty()) return DirAttr();
+    FileType known = KnownType(path);
+    if (known == FileType::kDirectory) return DirAttr();
+    HttpResponse head = client_.Perform({UrlOf(path, false), true, {}, nullptr});
+    Status status = StatusOf(head, UrlOf(path, false));
+    // Servers redirect a directory's name to its slash URL, which may then refuse a listing.
+    bool redirected_to_dir = !head.effective_url.empty() && head.effective_url.back() == '/' &&
+                             (status.ok() || head.status == 403);
+    if (redirected_to_dir) return DirAttr();
+    if (status.ok()) return FileAttr(head);
+    if (status.code() == Code::kNotFound && known != FileType::kRegular) {
+      // Listings off: a directory answers at its slash URL (403 when it has no index).
+      HttpResponse dir = client_.Perform({UrlOf(path, true), true, {}, nullptr});
+      if ((dir.curl_code == CURLE_OK && dir.status >= 200 && dir.status < 300) || dir.status == 403) {
+        return DirAttr();
+      }
+    }
+    return status;
+  }
+
+  Result<std::vector<DirEntry>> ReadDir(const std::string& path) override {
+    std::string url = UrlOf(path, true);
+    HttpResponse response = client_.Perform({url, false, {}, nullptr});
+    Status status = StatusOf(response, url);
+    if (!status.ok()) return status;
+    auto type = response.headers.find("content-type");
+    auto listing = ParseListing(response.body, type == response.headers.end() ? "" : type->second, url);
+    if (!listing.ok()) return listing.status();
+    std::vector<DirEntry> entries;
+    std::map<std::string, FileType> types;
+    for (const ListingEntry& entry : *listing) {
+      entries.push_back({entry.name, entry.type});
+      types[entry.name] = entry.type;
+    }
+    std::lock_guard lock(mu_);
+    listings_[path] = std::move(types);
+    return entries;
+  }
+
+  Result<std::string> ReadLink(const std::string& path) override {
+    return Status::Error(Code::kInvalidArgument, path + ": HTTP origins have no symlinks");
+  }
+
+  Result<FsStats> StatFs() override {
+    FsStats stats;
+    stats.blocks = stats.blocks_free = 0;
+    return stats;
+  }
+
+  void Read(const std::string& path, const std::string& version, uint64_t pos,
+            std::vector<IoVec> iov, ReadCompletion done) override {
+    auto read = std::make_shared<RangeRead>();
+    read->pos = pos;
+    read->iov = std::move(iov);
+    for (const IoVec& v : read->iov) read->want += v.len;
+    read->validator = ParseVersion(version);
+    read->version = version;
+    if (read->want == 0 || pos >= read->validator.size) {
+      done(Status::Ok(), 0);
+      return;
+    }
+    uint64_t last = std::min(pos + read->want, read->validator.size) - 1;
+    HttpRequest request;
+    request.url = UrlOf(path, false);
+    request.headers.push_back("Range: bytes=" + std::to_string(pos) + "-" + std::to_string(last));
+    if (!read->validator.if_range.empty()) {
+      request.headers.push_back("If-Range: " + read->validator.if_range);
+    }
+    std::string url = request.url;
+    request.on_body = [this, read](const char* data, size_t len, const HttpResponse& response) {
+      return Sink(*read, data, len, response);
+    };
+    client_.Submit(std::move(request), [this, read, url, done = std::move(done)](HttpResponse response) {
+      Finish(*read, url, response, done);
+    });
+  }
+
+ private:
+  static Attr DirAttr() {
+    Attr attr;
+    attr.type = FileType::kDirectory;
+    attr.mode = 0555;
+    attr.nlink = 2;
+    attr.version = "dir";
+    return attr;
+  }
+
+  static Result<Attr> FileAttr(const HttpResponse& head) {
+    auto length = head.headers.find("content-length");
+    if (length == head.headers.end()) {
+      return Status::Error(Code::kIOError, "no Content-Length for " + head.effective_url);
+    }
+    Attr attr;
+    attr.type = FileType::kRegular;
+    attr.mode = 0444;
+    attr.size = std::strtoull(length->second.c_str(), nullptr, 10);
+    auto modified = head.headers.find("last-modified");
+    if (modified != head.headers.end()) {
+      time_t t = curl_getdate(modified->second.c_str(), nullptr);
+      if (t > 0) attr.mtime_ns = attr.ctime_ns = static_cast<int64_t>(t) * 1000000000LL;
+    }
+    attr.version = VersionOf(head, attr.size);
+    return attr;
+  }
+
+  FileType KnownType(const std::string& path) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    std::lock_guard lock(mu_);
+    auto listing = listings_.find(dir);
+    if (listing == listings_.end()) return FileType::kOther;
+    auto entry = listing->second.find(name);
+    return entry == listing->second.end() ? FileType::kOther : entry->second;
+  }
+
+  std::string UrlOf(const std::string& path, bool directory) const {
+    std::string url = base_;
+    size_t start = 0;
+    while (start < path.size()) {
+      size_t end = path.find('/', start);
+      if (end == std::string::npos) end = path.size();
+      url += PercentEncodeComponent(path.substr(start, end - start));
+      if (end < path.size()) url += '/';
+      start = end + 1;
+    }
+    if (directory && !path.empty()) url += '/';
+    return url;
+  }
+
+  bool Sink(RangeRead& read, const char* data, size_t len, const HttpResponse& response) {
+    if (!read.started) {
+      read.started = true;
+      if (response.status == 206) {
+        auto range = response.headers.find("content-range");
+        uint64_t first = 0, last = 0, total = 0;
+        if (range == response.headers.end() || !ParseContentRange(range->second, &first, &last, &total) ||
+            first != read.pos) {
+          read.failure = Status::Error(Code::kUnavailable, "wrong Content-Range in reply", true);
+          return false;
+        }
+        if (total != read.validator.size) {
+          read.failure = Status::Error(Code::kStale, "size changed on the server");
+          return false;
+        }
+      } else if (response.status == 200) {
+        std::string validator = ResponseValidator(response, read.version);
+        if (!read.validator.if_range.empty() && validator != read.validator.if_range) {
+          // If-Range did not match: the whole new version came back instead of our range.
+          read.failure = Status::Error(Code::kStale, "changed on the server");
+          return false;
+        }
+        read.no_ranges = true;
+        read.skip = read.pos;
+        if (!warned_no_ranges_.exchange(true)) {
+          NC_LOG_WARN("%s ignores Range requests; reading files from their start", base_.c_str());
+        }
+      } else {
+        return true;  // An error page: discarded, judged by the status in Finish().
+      }
+    }
+    if (response.status != 200 && response.status != 206) return true;
+    if (read.skip > 0) {
+      size_t n = std::min<uint64_t>(len, read.skip);
+      read.skip -= n;
+      data += n;
+      len -= n;
+    }
+    read.Place(data, len);
+    if (read.received >= read.want) {
+      read.complete = true;
+      return !read.no_ranges;  // Stop a full-body download once we have our part.
+    }
+    return true;
+  }
+
+  void Finish(RangeRead& read, const std::string& url, const HttpResponse& response,
+              const ReadCompletion& done) {
+    if (!read.failure.ok()) {
+      Status failure = read.failure;
+      done(Status::Error(failure.code(), url + ": " + failure.message(), failure.retryable()), 0);
+      return;
+    }
+    if (read.complete) {
+      done(Status::Ok(), static_cast<size_t>(read.received));
+      return;
+    }
+    if (response.status == 416) {
+      done(Status::Error(Code::kStale, url + ": range not satisfiable (file shrank)"), 0);
+      return;
+    }
+    Status status = StatusOf(response, url);
+    if (!status.ok()) {
+      done(status, 0);
+      return;
+    }
+    uint64_t expected = std::min(read.want, read.validator.size - read.pos);
+    if (read.received < expected) {
+      // The body ended early without an error from curl: report it as retryable.
+      done(Status::Error(Code::kUnavailable, url + ": reply body cut short", true), 0);
+      return;
+    }
+    done(Status::Ok(), static_cast<size_t>(read.received));
+  }
+
+  const std::string base_;
+  HttpClient client_;
+  std::mutex mu_;
+  // Types of the entries of directories listed so far, by directory path. Protected by mu_.
+  std::map<std::string, std::map<std::string, FileType>> listings_;
+  std::atomic<bool> warned_no_ranges_{false};
+};
+
+}  // namespace
+
+bool IsHttpUrl(const std::string& source) {
+  return source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0;
+}
+
+Result<std::unique_ptr<Origin>> OpenHttpOrigin(const std::string& url, HttpClientOptions options,
+                                               util::ThreadPool* completion_pool) {
+  if (!IsHttpUrl(url)) {
+    return Status::Error(Code::kInvalidArgument, "not an http:// or https:// URL: " + url);
+  }
+  size_t host = url.find("://") + 3;
+  if (host >= url.size() || url[host] == '/') {
+    return Status::Error(Code::kInvalidArgument, "no host in URL " + url);
+  }
+  if (url.find_first_of(" \t\r\n") != std::string::npos) {
+    return Status::Error(Code::kInvalidArgument, "URL contains white space: " + url);
+  }
+  std::string base = url;
+  size_t query = base.find_first_of("?#");
+  if (query != std::string::npos) base.resize(query);
+  if (base.find('/', host) == std::string::npos || base.back() != '/') base += '/';
+  auto origin = std::make_unique<HttpOrigin>(base, std::move(options), completion_pool);
+  Status probe = origin->Probe();
+  if (!probe.ok()) {
+    return Status::Error(probe.code(), "cannot use " + base + ": " + probe.message());
+  }
+  return std::unique_ptr<Origin>(std::move(origin));
+}
+
+}  // namespace origin

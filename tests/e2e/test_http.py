@@ -1,0 +1,254 @@
+# SPDX-License-Identifier: MIT
+"""The HTTP(S) origin against a real nginx started here on 127.0.0.1, through real mounts."""
+import errno
+import hashlib
+import os
+import random
+import threading
+import time
+import unittest
+
+from fault_proxy import FaultProxy
+from harness import MountTestCase, random_bytes, run
+from nginx import Nginx
+
+FOLIO = 128 * 1024
+GIB = 1024 ** 3
+ODD_NAMES = ["with space.txt", "ünïcødé-ファイル.bin", "percent%41%2F.txt", "hash#tag.txt",
+             "question?.txt", "amp&and'quote.txt"]
+
+
+class HttpTestCase(MountTestCase):
+    attr_timeout = "0.3"
+
+    def setUp(self):
+        super().setUp()
+        self.nginx = Nginx(self.origin, self.scratch)
+        self.proxy = None
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            if self.proxy:
+                self.proxy.stop()
+            self.nginx.stop()
+
+    def mount_url(self, url, *extra):
+        mnt = self.mnt
+        run("mount", url, mnt, "--cache-dir", self.cache, "--attr-timeout", self.attr_timeout, *extra)
+        self.mounted.append(mnt)
+        self.assertTrue(os.path.ismount(mnt))
+        return mnt
+
+
+class HttpReadTest(HttpTestCase):
+    def make_tree(self):
+        files = {
+            "empty": b"",
+            "small": b"hello over http\n",
+            "odd": random_bytes(3 * FOLIO + 999, 1),
+            "d1/d2/deep": random_bytes(2 * 1024 * 1024 + 17, 2),
+            "d1/big": random_bytes(12 * 1024 * 1024 + 5, 3),
+        }
+        for i, name in enumerate(ODD_NAMES):
+            files["names/" + name] = random_bytes(1000 + i, 10 + i)
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        with open(os.path.join(self.origin, "huge-sparse"), "wb") as f:
+            f.seek(4 * GIB + 100)
+            f.write(random_bytes(5000, 4))
+        return files
+
+    def check_tree(self, files):
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+        for dirpath, dirnames, filenames in os.walk(self.origin):
+            rel = os.path.relpath(dirpath, self.origin)
+            self.assertEqual(sorted(os.listdir(os.path.join(self.mnt, rel))),
+                             sorted(dirnames + filenames), rel)
+
+    def test_html_listing_mount_is_byte_exact(self):
+        files = self.make_tree()
+        self.nginx.start()
+        self.mount_url(self.nginx.url)
+        self.check_tree(files)
+        self.assertEqual(os.path.getsize(os.path.join(self.mnt, "huge-sparse")), 4 * GIB + 5100)
+
+    def test_json_listing_mount_is_byte_exact(self):
+        files = self.make_tree()
+        self.nginx.start()
+        self.mount_url(self.nginx.url + "json/")
+        self.check_tree(files)
+
+    def test_thousands_of_random_ranges(self):
+        self.make_tree()
+        self.nginx.start()
+        self.mount_url(self.nginx.url)
+        rng = random.Random(7)
+        names = ["odd", "d1/d2/deep", "d1/big", "huge-sparse"]
+        fds = {n: (os.open(os.path.join(self.origin, n), os.O_RDONLY),
+                   os.open(os.path.join(self.mnt, n), os.O_RDONLY)) for n in names}
+        try:
+            for _ in range(2000):
+                name = rng.choice(names)
+                size = os.path.getsize(os.path.join(self.origin, name))
+                if name == "huge-sparse" and rng.random() < 0.6:
+                    pos = max(0, 4 * GIB + rng.randrange(-3000, 6000))
+                else:
+                    pos = rng.randrange(size + 10)
+                length = rng.randrange(1, 300 * 1024)
+                self.assertEqual(os.pread(fds[name][1], length, pos), os.pread(fds[name][0], length, pos),
+                                 f"{name} {pos} {length}")
+        finally:
+            for a, b in fds.values():
+                os.close(a)
+                os.close(b)
+
+    def test_files_are_found_when_listings_are_off(self):
+        files = self.make_tree()
+        self.nginx.start()
+        self.mount_url(self.nginx.url + "nolist/")
+        for rel in ["small", "d1/d2/deep", "names/" + ODD_NAMES[1]]:
+            self.assertEqual(self.read_mounted(rel), files[rel])
+        with self.assertRaises(OSError):
+            os.listdir(self.mnt)  # 403: an error, not an empty directory.
+
+    def test_missing_file_is_enoent(self):
+        self.write_origin("a", b"a")
+        self.nginx.start()
+        self.mount_url(self.nginx.url)
+        with self.assertRaises(FileNotFoundError):
+            open(os.path.join(self.mnt, "nope"), "rb")
+
+    def test_remount_serves_from_cache_after_a_cheap_revalidation(self):
+        data = random_bytes(6 * 1024 * 1024, 5)
+        self.write_origin("f", data)
+        self.nginx.start()
+        self.mount_url(self.nginx.url)
+        self.assertEqual(self.read_mounted("f"), data)
+        self.umount()
+        self.mount_url(self.nginx.url)
+        self.assertEqual(self.read_mounted("f"), data)
+        stats = self.stats()
+        self.assertEqual(stats["bytes_from_origin"], 0)
+        self.assertEqual(stats["bytes_from_cache"], len(data))
+
+    def test_listing_changes_are_picked_up(self):
+        self.write_origin("a", b"a")
+        self.nginx.start()
+        self.mount_url(self.nginx.url)
+        self.assertEqual(os.listdir(self.mnt), ["a"])
+        self.write_origin("b", b"bb")
+        time.sleep(0.5)
+        self.assertEqual(sorted(os.listdir(self.mnt)), ["a", "b"])
+        self.assertEqual(self.read_mounted("b"), b"bb")
+
+    def test_file_replaced_mid_read_is_never_mixed(self):
+        old = random_bytes(16 * FOLIO, 6)
+        new = random_bytes(16 * FOLIO, 7)
+        path = self.write_origin("f", old)
+        self.nginx.start()
+        self.mount_url(self.nginx.url, "--memory-limit", "1M")
+        got = b""
+        error = None
+        with open(os.path.join(self.mnt, "f"), "rb", buffering=0) as f:
+            got += f.read(2 * FOLIO)
+            tmp = path + ".tmp"
+            with open(tmp, "wb") as t:
+                t.write(new)
+            # nginx's validators have one-second resolution: make the new version's differ.
+            st = os.stat(path)
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns + 5 * 10**9))
+            os.rename(tmp, path)
+            try:
+                while True:
+                    chunk = f.read(FOLIO)
+                    if not chunk:
+                        break
+                    got += chunk
+            except OSError as e:
+                error = e
+        if error is None:
+            self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(old).hexdigest())
+        else:
+            self.assertEqual(error.errno, errno.EIO)
+            self.assertEqual(got, old[:len(got)])
+        time.sleep(0.5)
+        self.assertEqual(self.read_mounted("f"), new)
+
+    def test_bad_urls_are_clear_errors(self):
+        self.nginx.start()
+        for url, fragment in [(f"http://127.0.0.1:{self.nginx.port + 1 if self.nginx.port < 65535 else 1}/", "cannot use"),
+                              ("http:///nohost", "no host"),
+                              (self.nginx.url + "does-not-exist/", "HTTP 404"),
+                              ("ftp://example.invalid/", "only http")]:
+            result = run("mount", url, self.mnt, "--cache-dir", self.cache, check=False)
+            self.assertNotEqual(result.returncode, 0, url)
+            self.assertIn(fragment, result.stderr, url)
+            self.assertFalse(os.path.ismount(self.mnt))
+
+    def test_credentials_come_from_a_file_and_are_sent(self):
+        self.write_origin("f", b"secret stuff")
+        self.nginx.start()
+        header_file = os.path.join(self.scratch, "headers")
+        with open(header_file, "w") as f:
+            f.write("Authorization: Bearer s3cr3t-token\n")
+        self.mount_url(self.nginx.url, "--header-file", header_file)
+        self.assertEqual(self.read_mounted("f"), b"secret stuff")
+        pid = self.daemon_pid()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            self.assertNotIn(b"s3cr3t", f.read())
+        with open(os.path.join(self.nginx.prefix, "logs", "access.log")) as f:
+            self.assertTrue(f.read())  # nginx saw the requests
+
+
+class HttpFaultTest(HttpTestCase):
+    def setUp(self):
+        super().setUp()
+        self.data = random_bytes(4 * 1024 * 1024 + 321, 9)
+        self.write_origin("f", self.data)
+        self.nginx.start()
+        self.proxy = FaultProxy(self.nginx.port, stall_seconds=3).start()
+
+    def mount_proxy(self, retries="3"):
+        self.mount_url(self.proxy.url, "--timeout", "1", "--retries", retries)
+
+    def check_recovers(self, mode, count):
+        self.mount_proxy()
+        self.proxy.arm(mode, count)
+        self.assertEqual(hashlib.sha256(self.read_mounted("f")).digest(), hashlib.sha256(self.data).digest())
+        self.assertGreaterEqual(self.proxy.injected, 1)
+        self.assertGreaterEqual(self.stats()["origin_errors"], 1)
+
+    def test_503_burst_is_retried(self):
+        self.check_recovers("status:503", 2)
+
+    def test_500_burst_is_retried(self):
+        self.check_recovers("status:500", 3)
+
+    def test_reset_mid_body_is_retried(self):
+        self.check_recovers("reset", 2)
+
+    def test_body_cut_short_is_retried(self):
+        self.check_recovers("short", 2)
+
+    def test_stalled_connection_times_out_and_is_retried(self):
+        self.check_recovers("stall", 1)
+
+    def test_wrong_content_range_is_never_served(self):
+        self.check_recovers("badrange", 2)
+
+    def test_persistent_failure_is_eio_and_the_daemon_survives(self):
+        self.mount_proxy(retries="1")
+        self.proxy.arm("status:503", 1000)
+        with self.assertRaises(OSError) as caught:
+            self.read_mounted("f")
+        self.assertEqual(caught.exception.errno, errno.EIO)
+        self.proxy.arm("status:503", 0)
+        self.assertEqual(self.read_mounted("f"), self.data)
+        self.assertGreaterEqual(self.stats()["origin_errors"], 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
