@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "cachefiles/cachefiles.h"
+#include "cachefiles/metadata.h"
 #include "cachefiles/object.h"
 
 namespace cachefiles {
@@ -52,6 +53,43 @@ class Volume final : public fscache::BackendVolume {
   Volume(std::string dir, int lock_fd, uint64_t granule)
       : dir_(std::move(dir)), lock_fd_(lock_fd), granule_(granule) {}
   ~Volume() override { ::close(lock_fd_); }
+
+  // Records live in meta/<2 hex>/<32 hex>: magic, key, time, value, checksum; see
+  // docs/cache_format.md. Written to a temporary file and renamed over the old one.
+  Status PutMetadata(const std::string& key, const fscache::MetadataRecord& record) override {
+    std::string hash = HexHash("meta:" + key);
+    std::string dir = dir_ + "/meta/" + hash.substr(0, 2);
+    Status status = MakeDirs(dir);
+    if (!status.ok()) return status;
+    std::string path = dir + "/" + hash;
+    std::string tmp = path + ".tmp";
+    std::string bytes = EncodeMetadataRecord(key, record.stored_at_ns, record.value);
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f == nullptr) return Status::FromErrno(errno, "create " + tmp);
+    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      std::remove(tmp.c_str());
+      return Status::FromErrno(err, "write " + path);
+    }
+    return Status::Ok();
+  }
+
+  std::optional<fscache::MetadataRecord> GetMetadata(const std::string& key) override {
+    std::string hash = HexHash("meta:" + key);
+    std::string path = dir_ + "/meta/" + hash.substr(0, 2) + "/" + hash;
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return std::nullopt;
+    std::string bytes;
+    char chunk[65536];
+    size_t n;
+    while ((n = std::fread(chunk, 1, sizeof(chunk), f)) > 0) bytes.append(chunk, n);
+    std::fclose(f);
+    fscache::MetadataRecord record;
+    if (!DecodeMetadataRecord(bytes, key, &record.stored_at_ns, &record.value)) return std::nullopt;
+    return record;
+  }
 
   util::Result<std::unique_ptr<fscache::BackendObject>> OpenObject(const std::string& key,
                                                                   const std::string& aux,

@@ -59,6 +59,33 @@ std::string EncodeRecord(const GranuleRecord& record) {
   return out;
 }
 
+std::string EncodeMetadataRecord(const std::string& key, int64_t stored_at_ns,
+                                 const std::string& value) {
+  std::string out("NCMDAT01", 8);
+  Put<uint32_t>(&out, static_cast<uint32_t>(key.size()));
+  out += key;
+  Put<int64_t>(&out, stored_at_ns);
+  Put<uint32_t>(&out, static_cast<uint32_t>(value.size()));
+  out += value;
+  Put<uint64_t>(&out, HashBytes(out.data(), out.size()));
+  return out;
+}
+
+bool DecodeMetadataRecord(std::string_view bytes, const std::string& key, int64_t* stored_at_ns,
+                          std::string* value) {
+  if (bytes.size() < 8 + 4 + 8 + 4 + 8 || bytes.substr(0, 8) != "NCMDAT01") return false;
+  if (Get<uint64_t>(bytes, bytes.size() - 8) != HashBytes(bytes.data(), bytes.size() - 8)) {
+    return false;
+  }
+  uint32_t key_len = Get<uint32_t>(bytes, 8);
+  if (12 + key_len + 12 > bytes.size() - 8 || bytes.substr(12, key_len) != key) return false;
+  *stored_at_ns = Get<int64_t>(bytes, 12 + key_len);
+  uint32_t value_len = Get<uint32_t>(bytes, 20 + key_len);
+  if (24 + key_len + value_len != bytes.size() - 8) return false;
+  value->assign(bytes.substr(24 + key_len, value_len));
+  return true;
+}
+
 DecodedMetadata DecodeMetadata(std::string_view bytes) {
   DecodedMetadata result;
   if (bytes.size() < kFixedHeader + 8 || std::memcmp(bytes.data(), kMagic, 8) != 0) return result;

@@ -40,4 +40,11 @@ DecodedMetadata DecodeMetadata(std::string_view bytes);
 
 uint64_t HashBytes(const void* data, size_t len);
 
+// A volume's small named records (listings, attributes).
+std::string EncodeMetadataRecord(const std::string& key, int64_t stored_at_ns,
+                                 const std::string& value);
+// False when the bytes are torn, corrupt, or belong to another key.
+bool DecodeMetadataRecord(std::string_view bytes, const std::string& key, int64_t* stored_at_ns,
+                          std::string* value);
+
 }  // namespace cachefiles

@@ -18,6 +18,7 @@
 #include "folio/folio_pool.h"
 #include "fscache/fscache.h"
 #include "fuse/session.h"
+#include "netfs/metadata_cache.h"
 #include "netfs/netfs.h"
 #include "origin/http_origin.h"
 #include "origin/posix_origin.h"
@@ -48,6 +49,8 @@ struct MountArgs {
   std::string ca_file;
   bool insecure = false;
   std::string header_file;
+  bool offline = false;
+  std::optional<double> stale_if_error;  // Seconds.
 };
 
 int Fail(const std::string& message) {
@@ -117,9 +120,17 @@ std::string CheckArguments(MountArgs& args) {
     args.source = resolved;
   }
   if (args.retries < 0) return "--retries must not be negative";
+  if (args.offline && args.stale_if_error) return "--offline and --stale-if-error exclude each other";
+  if (args.offline && args.no_cache) return "--offline needs the cache (drop --no-cache)";
+  if (args.stale_if_error && *args.stale_if_error <= 0) return "--stale-if-error must be positive";
   if (args.max_connections < 1) return "--max-connections must be at least 1";
   if (args.connect_timeout < 1 || args.stall_timeout < 1) return "timeouts must be at least 1 s";
   if (args.cache_dir.empty()) args.cache_dir = DefaultCacheDir();
+  if (args.cache_dir[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof(cwd)) == nullptr) return std::string("getcwd: ") + std::strerror(errno);
+    args.cache_dir = std::string(cwd) + "/" + args.cache_dir;
+  }
   if (args.attr_timeout < 0) return "--attr-timeout must not be negative";
   if (args.origin_threads < 1 || args.fuse_threads < 1) return "thread counts must be at least 1";
   return "";
@@ -173,7 +184,8 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   if (origin::IsHttpUrl(args.source)) {
     auto http_options = HttpOptionsOf(args);
     if (!http_options.ok()) return Fail(http_options.status().message());
-    origin = origin::OpenHttpOrigin(args.source, std::move(*http_options), &origin_io);
+    origin = origin::OpenHttpOrigin(args.source, std::move(*http_options), &origin_io,
+                                    /*probe=*/!args.offline);
   } else {
     origin = origin::OpenPosixOrigin(args.source, &origin_io);
   }
@@ -182,12 +194,24 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   auto volume = cache.AcquireVolume((*origin)->VolumeKey());
   if (!volume.ok()) return Fail(volume.status().message());
 
+  netfs::MetadataCacheOptions metadata_options;
+  metadata_options.ttl = std::chrono::nanoseconds(static_cast<int64_t>(args.attr_timeout * 1e9));
+  if (args.offline) metadata_options.policy = netfs::OriginPolicy::kOffline;
+  if (args.stale_if_error) {
+    metadata_options.policy = netfs::OriginPolicy::kStaleIfError;
+    metadata_options.stale_bound =
+        std::chrono::nanoseconds(static_cast<int64_t>(*args.stale_if_error * 1e9));
+  }
+  netfs::MetadataCachingOrigin cached_origin(origin->get(), (*origin)->VolumeKey(), *volume,
+                                             metadata_options);
+
   folio::FolioPool pool(memory_limit);
   netfs::Options netfs_options;
   netfs_options.retries = args.retries;
-  netfs::Netfs netfs(origin->get(), &pool, *volume, netfs_options);
-  nc_fuse::FsContext context{origin->get(), &netfs, &pool, args.no_cache ? nullptr : &cache,
-                             args.source, args.no_cache ? "" : args.cache_dir};
+  netfs::Netfs netfs(&cached_origin, &pool, *volume, netfs_options);
+  nc_fuse::FsContext context{&cached_origin, &netfs, &pool, args.no_cache ? nullptr : &cache,
+                             args.source, args.no_cache ? "" : args.cache_dir,
+                             &cached_origin.stats()};
   nc_fuse::SessionOptions options;
   options.mountpoint = args.mountpoint;
   std::string fsname = "netcache:" + args.source;
@@ -263,6 +287,12 @@ CommandRunner AddMountCommand(CLI::App& app) {
   cmd->add_option("--timeout", args->stall_timeout,
                   "HTTP: seconds without progress before a transfer is abandoned")
       ->default_val(30);
+  cmd->add_flag("--offline", args->offline,
+                "Never contact the origin: serve what the cache holds (listings included)");
+  cmd->add_option("--stale-if-error", args->stale_if_error,
+                  "When the origin fails, serve cached files and listings up to SECONDS old")
+      ->expected(0, 1)
+      ->default_str("86400");
   cmd->add_option("--ca-file", args->ca_file, "HTTPS: CA certificates (PEM) to verify servers");
   cmd->add_flag("--insecure", args->insecure, "HTTPS: do not verify the server's certificate");
   cmd->add_option("--header-file", args->header_file,

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -44,9 +45,20 @@ class BackendObject {
   virtual ObjectUsage Usage() = 0;
 };
 
+// A small named record kept per volume (directory listings, attributes), with when it was
+// stored.
+struct MetadataRecord {
+  std::string value;
+  int64_t stored_at_ns = 0;  // CLOCK_REALTIME.
+};
+
 class BackendVolume {
  public:
   virtual ~BackendVolume() = default;
+  // Replaces the record atomically. Errors just mean it is not kept.
+  virtual util::Status PutMetadata(const std::string& key, const MetadataRecord& record) = 0;
+  // Empty when absent, unreadable or corrupt.
+  virtual std::optional<MetadataRecord> GetMetadata(const std::string& key) = 0;
   // Opens (creating if needed) the object for `key`. Stored data whose aux or size differ from
   // the given ones is discarded: the origin changed while we were not looking.
   virtual util::Result<std::unique_ptr<BackendObject>> OpenObject(const std::string& key,

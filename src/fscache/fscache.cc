@@ -40,6 +40,17 @@ std::shared_ptr<Cookie> Volume::AcquireCookie(const std::string& key, const std:
   return std::make_shared<Cookie>(cache_, key, std::move(object));
 }
 
+void Volume::PutMetadata(const std::string& key, const MetadataRecord& record) {
+  if (!backend_) return;
+  Status status = backend_->PutMetadata(key, record);
+  if (!status.ok()) NC_LOG_DEBUG("metadata for %s not kept: %s", key.c_str(), status.ToString().c_str());
+}
+
+std::optional<MetadataRecord> Volume::GetMetadata(const std::string& key) {
+  if (!backend_) return std::nullopt;
+  return backend_->GetMetadata(key);
+}
+
 Cookie::Cookie(Cache* cache, std::string key, std::unique_ptr<BackendObject> object)
     : cache_(cache), key_(std::move(key)), object_(std::move(object)) {}
 

@@ -88,6 +88,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Never fails: a cookie whose object cannot be opened simply caches nothing.
   std::shared_ptr<Cookie> AcquireCookie(const std::string& key, const std::string& aux,
                                         uint64_t object_size);
+  // Small records beside the data (listings, attributes). Without a backend they are not kept.
+  void PutMetadata(const std::string& key, const MetadataRecord& record);
+  std::optional<MetadataRecord> GetMetadata(const std::string& key);
+  bool caching() const { return backend_ != nullptr; }
 
  private:
   Cache* const cache_;

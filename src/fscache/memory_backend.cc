@@ -107,6 +107,17 @@ class MemoryObject final : public BackendObject {
 class MemoryVolume final : public BackendVolume {
  public:
   MemoryVolume(uint64_t granule, MemoryBackendFaults* faults) : granule_(granule), faults_(faults) {}
+  Status PutMetadata(const std::string& key, const MetadataRecord& record) override {
+    std::lock_guard lock(mu_);
+    metadata_[key] = record;
+    return Status::Ok();
+  }
+  std::optional<MetadataRecord> GetMetadata(const std::string& key) override {
+    std::lock_guard lock(mu_);
+    auto it = metadata_.find(key);
+    if (it == metadata_.end()) return std::nullopt;
+    return it->second;
+  }
   util::Result<std::unique_ptr<BackendObject>> OpenObject(const std::string& key,
                                                          const std::string& aux,
                                                          uint64_t object_size) override {
@@ -125,6 +136,7 @@ class MemoryVolume final : public BackendVolume {
   MemoryBackendFaults* faults_;
   std::mutex mu_;
   std::map<std::string, StoredObject> objects_;
+  std::map<std::string, MetadataRecord> metadata_;
 };
 
 class MemoryBackend final : public Backend {

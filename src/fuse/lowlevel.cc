@@ -114,6 +114,11 @@ std::string FormatStatsJson(Session::Impl* impl) {
     add("cache_corruptions", c.corruptions.load());
     add("cache_stale_ops", c.stale_ops.load());
   }
+  if (impl->ctx.metadata != nullptr) {
+    add("metadata_cache_hits", impl->ctx.metadata->hits.load());
+    add("served_stale", impl->ctx.metadata->served_stale.load());
+    add("offline_misses", impl->ctx.metadata->offline_misses.load());
+  }
   add("inodes", impl->inodes.Size());
   auto quote = [](const std::string& s) {
     std::string out = "\"";

@@ -9,6 +9,7 @@
 
 #include "folio/folio_pool.h"
 #include "fscache/fscache.h"
+#include "netfs/metadata_cache.h"
 #include "netfs/netfs.h"
 #include "origin/origin.h"
 #include "util/status.h"
@@ -35,6 +36,7 @@ struct FsContext {
   fscache::Cache* cache = nullptr;  // May be null (no cache).
   std::string source;
   std::string cache_dir;
+  netfs::MetadataCacheStats* metadata = nullptr;  // May be null.
 };
 
 class Session {

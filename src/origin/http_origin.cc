@@ -333,7 +333,7 @@ bool IsHttpUrl(const std::string& source) {
 }
 
 Result<std::unique_ptr<Origin>> OpenHttpOrigin(const std::string& url, HttpClientOptions options,
-                                               util::ThreadPool* completion_pool) {
+                                               util::ThreadPool* completion_pool, bool probe) {
   if (!IsHttpUrl(url)) {
     return Status::Error(Code::kInvalidArgument, "not an http:// or https:// URL: " + url);
   }
@@ -349,9 +349,11 @@ Result<std::unique_ptr<Origin>> OpenHttpOrigin(const std::string& url, HttpClien
   if (query != std::string::npos) base.resize(query);
   if (base.find('/', host) == std::string::npos || base.back() != '/') base += '/';
   auto origin = std::make_unique<HttpOrigin>(base, std::move(options), completion_pool);
-  Status probe = origin->Probe();
-  if (!probe.ok()) {
-    return Status::Error(probe.code(), "cannot use " + base + ": " + probe.message());
+  if (probe) {
+    Status status = origin->Probe();
+    if (!status.ok()) {
+      return Status::Error(status.code(), "cannot use " + base + ": " + status.message());
+    }
   }
   return std::unique_ptr<Origin>(std::move(origin));
 }

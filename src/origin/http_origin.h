@@ -16,11 +16,13 @@
 
 namespace origin {
 
-// `url` must be http:// or https://. Probes the server once, so an unreachable or wrong URL is
-// a clear error at mount time. `completion_pool` is borrowed and must outlive the origin.
+// `url` must be http:// or https://. With `probe`, asks the server once, so an unreachable or
+// wrong URL is a clear error at mount time. `completion_pool` is borrowed and must outlive the
+// origin.
 util::Result<std::unique_ptr<Origin>> OpenHttpOrigin(const std::string& url,
                                                     HttpClientOptions options,
-                                                    util::ThreadPool* completion_pool);
+                                                    util::ThreadPool* completion_pool,
+                                                    bool probe = true);
 
 bool IsHttpUrl(const std::string& source);
 

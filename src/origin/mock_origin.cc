@@ -19,7 +19,12 @@ void MockOrigin::RemoveFile(const std::string& path) {
   files_.erase(path);
 }
 
+namespace {
+Status Unreachable() { return Status::Error(Code::kUnavailable, "mock origin unreachable", true); }
+}  // namespace
+
 util::Result<Attr> MockOrigin::GetAttr(const std::string& path) {
+  if (unreachable) return Unreachable();
   std::lock_guard lock(mu_);
   Attr attr;
   if (path.empty()) {
@@ -38,6 +43,7 @@ util::Result<Attr> MockOrigin::GetAttr(const std::string& path) {
 }
 
 util::Result<std::vector<DirEntry>> MockOrigin::ReadDir(const std::string& path) {
+  if (unreachable) return Unreachable();
   if (!path.empty()) return Status::Error(Code::kNotFound, "mock has only a root directory");
   std::lock_guard lock(mu_);
   std::vector<DirEntry> entries;
@@ -52,6 +58,7 @@ util::Result<std::string> MockOrigin::ReadLink(const std::string& path) {
 Status MockOrigin::ReadSync(const std::string& path, const std::string& version, uint64_t pos,
                             const std::vector<IoVec>& iov, size_t* transferred) {
   reads.fetch_add(1);
+  if (unreachable) return Unreachable();
   if (int n = fail_next_reads.load(); n > 0 && fail_next_reads.compare_exchange_strong(n, n - 1)) {
     return Status::Error(Code::kUnavailable, "injected transient failure", /*retryable=*/true);
   }

@@ -27,6 +27,7 @@ class MockOrigin final : public Origin {
   std::atomic<int> fail_next_reads{0};          // Fail with a retryable error.
   std::atomic<int> hard_fail_next_reads{0};     // Fail with a permanent I/O error.
   std::atomic<size_t> max_bytes_per_read{0};    // Non-zero: short reads of at most this much.
+  std::atomic<bool> unreachable{false};         // Every call fails as if the network were down.
 
   std::atomic<uint64_t> reads{0};
   std::atomic<uint64_t> bytes_read{0};

@@ -64,7 +64,8 @@ class ErrorsTest(MountTestCase):
 
     def test_bad_options(self):
         self.assert_fails(["mount", self.origin, self.mnt, "--memory-limit", "lots"], "--memory-limit")
-        self.assert_fails(["mount", "http://example.invalid/x/", self.mnt], "not supported yet")
+        self.assert_fails(["mount", "ftp://example.invalid/x/", self.mnt], "only http")
+        self.assert_fails(["mount", self.origin, self.mnt, "--offline", "--no-cache"], "--offline")
         result = run("stat", self.scratch, check=False)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("not a netcache mount", result.stderr)

@@ -36,7 +36,8 @@ class HttpTestCase(MountTestCase):
 
     def mount_url(self, url, *extra):
         mnt = self.mnt
-        run("mount", url, mnt, "--cache-dir", self.cache, "--attr-timeout", self.attr_timeout, *extra)
+        timeout = [] if "--attr-timeout" in extra else ["--attr-timeout", self.attr_timeout]
+        run("mount", url, mnt, "--cache-dir", self.cache, *timeout, *extra)
         self.mounted.append(mnt)
         self.assertTrue(os.path.ismount(mnt))
         return mnt
@@ -252,3 +253,71 @@ class HttpFaultTest(HttpTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HttpPolicyTest(HttpTestCase):
+    """--offline, --stale-if-error, strict mode, and listings kept in the persistent cache."""
+
+    def setUp(self):
+        super().setUp()
+        self.files = {"a": random_bytes(300 * 1024, 20), "d/b": random_bytes(50 * 1024, 21),
+                      "d/e/c": b"deep\n", "uncached": random_bytes(1000, 22)}
+        for rel, data in self.files.items():
+            self.write_origin(rel, data)
+        self.nginx.start()
+
+    def warm(self, *extra):
+        self.mount_url(self.nginx.url, *extra)
+        for rel in ["a", "d/b", "d/e/c"]:
+            self.assertEqual(self.read_mounted(rel), self.files[rel])
+        self.assertEqual(sorted(os.listdir(self.mnt)), ["a", "d", "uncached"])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.mnt, "d"))), ["b", "e"])
+        self.assertEqual(os.listdir(os.path.join(self.mnt, "d", "e")), ["c"])
+
+    def test_offline_serves_the_cache_with_nginx_stopped(self):
+        self.warm()
+        self.umount()
+        self.nginx.stop()
+        self.mount_url(self.nginx.url, "--offline")
+        self.assertEqual(sorted(os.listdir(self.mnt)), ["a", "d", "uncached"])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.mnt, "d"))), ["b", "e"])
+        for rel in ["a", "d/b", "d/e/c"]:
+            self.assertEqual(self.read_mounted(rel), self.files[rel])
+        with self.assertRaises(OSError):  # Never fetched, and no network to fetch it.
+            self.read_mounted("uncached")
+        stats = self.stats()
+        self.assertEqual(stats["bytes_from_origin"], 0)
+        self.assertGreater(stats["metadata_cache_hits"], 0)
+
+    def test_stale_if_error_serves_cached_versions_when_the_origin_is_gone(self):
+        self.warm("--stale-if-error", "3600")
+        self.nginx.stop()
+        time.sleep(0.5)  # Past the attribute timeout: the next open asks the origin.
+        for rel in ["a", "d/b"]:
+            self.assertEqual(self.read_mounted(rel), self.files[rel])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.mnt, "d"))), ["b", "e"])
+        self.assertGreater(self.stats()["served_stale"], 0)
+
+    def test_strict_mode_fails_with_eio_not_enoent_when_the_origin_is_gone(self):
+        self.warm()
+        self.nginx.stop()
+        time.sleep(0.5)
+        with self.assertRaises(OSError) as caught:
+            self.read_mounted("a")
+        self.assertEqual(caught.exception.errno, errno.EIO)  # A failed lookup is not a deletion.
+        self.nginx.start(port=self.nginx.port)
+        time.sleep(0.5)
+        self.assertEqual(self.read_mounted("a"), self.files["a"])
+
+    def test_warm_remount_lists_directories_without_asking_the_server(self):
+        self.warm("--attr-timeout", "60")
+        self.umount()
+        log = os.path.join(self.nginx.prefix, "logs", "access.log")
+        before = open(log).read().count("\n")
+        self.mount_url(self.nginx.url, "--attr-timeout", "60")
+        self.assertEqual(sorted(os.listdir(os.path.join(self.mnt, "d"))), ["b", "e"])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.mnt, "d", "e"))), ["c"])
+        self.assertEqual(self.read_mounted("d/e/c"), b"deep\n")
+        requests = open(log).read().splitlines()[before:]
+        # Only the mount's probe of the root reaches the server.
+        self.assertLessEqual(len(requests), 1, requests)

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+#include "netfs/metadata_cache.h"
+
+#include <cstring>
+
+#include "util/log.h"
+
+namespace netfs {
+
+using util::Code;
+using util::Status;
+
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void PutString(std::string* out, const std::string& s) {
+  uint32_t len = static_cast<uint32_t>(s.size());
+  out->append(reinterpret_cast<const char*>(&len), 4);
+  out->append(s);
+}
+
+bool GetString(const std::string& in, size_t* at, std::string* s) {
+  uint32_t len;
+  if (*at + 4 > in.size()) return false;
+  std::memcpy(&len, in.data() + *at, 4);
+  *at += 4;
+  if (*at + len > in.size()) return false;
+  s->assign(in, *at, len);
+  *at += len;
+  return true;
+}
+
+template <typename T>
+void PutPod(std::string* out, T value) {
+  out->append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+template <typename T>
+bool GetPod(const std::string& in, size_t* at, T* value) {
+  if (*at + sizeof(T) > in.size()) return false;
+  std::memcpy(value, in.data() + *at, sizeof(T));
+  *at += sizeof(T);
+  return true;
+}
+
+// Errors that say nothing about whether the file exists: the origin could not be asked.
+bool OriginUnreachable(const Status& status) {
+  return status.code() == Code::kUnavailable || status.code() == Code::kIOError;
+}
+
+}  // namespace
+
+std::string EncodeAttr(const origin::Attr& attr) {
+  std::string out;
+  PutPod<uint8_t>(&out, static_cast<uint8_t>(attr.type));
+  PutPod(&out, attr.size);
+  PutPod(&out, attr.mode);
+  PutPod(&out, attr.mtime_ns);
+  PutPod(&out, attr.ctime_ns);
+  PutPod(&out, attr.nlink);
+  PutString(&out, attr.version);
+  return out;
+}
+
+bool DecodeAttr(const std::string& bytes, origin::Attr* attr) {
+  size_t at = 0;
+  uint8_t type = 0;
+  bool ok = GetPod(bytes, &at, &type) && GetPod(bytes, &at, &attr->size) &&
+            GetPod(bytes, &at, &attr->mode) && GetPod(bytes, &at, &attr->mtime_ns) &&
+            GetPod(bytes, &at, &attr->ctime_ns) && GetPod(bytes, &at, &attr->nlink) &&
+            GetString(bytes, &at, &attr->version) && at == bytes.size() && type <= 3;
+  attr->type = static_cast<origin::FileType>(type);
+  return ok;
+}
+
+std::string EncodeListing(const std::vector<origin::DirEntry>& entries) {
+  std::string out;
+  PutPod<uint32_t>(&out, static_cast<uint32_t>(entries.size()));
+  for (const auto& entry : entries) {
+    PutPod<uint8_t>(&out, static_cast<uint8_t>(entry.type));
+    PutString(&out, entry.name);
+  }
+  return out;
+}
+
+bool DecodeListing(const std::string& bytes, std::vector<origin::DirEntry>* entries) {
+  size_t at = 0;
+  uint32_t count;
+  if (!GetPod(bytes, &at, &count)) return false;
+  entries->clear();
+  for (uint32_t i = 0; i < count; ++i) {
+    uint8_t type = 0;
+    origin::DirEntry entry;
+    if (!GetPod(bytes, &at, &type) || type > 3 || !GetString(bytes, &at, &entry.name)) return false;
+    entry.type = static_cast<origin::FileType>(type);
+    entries->push_back(std::move(entry));
+  }
+  return at == bytes.size();
+}
+
+MetadataCachingOrigin::MetadataCachingOrigin(origin::Origin* inner, std::string volume_key,
+                                             std::shared_ptr<fscache::Volume> volume,
+                                             MetadataCacheOptions options)
+    : inner_(inner), volume_key_(std::move(volume_key)), volume_(std::move(volume)),
+      options_(options) {}
+
+template <typename T, typename Fetch, typename Encode, typename Decode>
+util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std::string& path,
+                                              Fetch fetch, Encode encode, Decode decode) {
+  const std::string key = kind + ":" + path;
+  std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata(key);
+  T cached{};
+  bool have = stored && decode(stored->value, &cached);
+  const int64_t now = NowNs();
+  const int64_t age = have ? now - stored->stored_at_ns : 0;
+  if (options_.policy == OriginPolicy::kOffline) {
+    if (have) {
+      stats_.hits.fetch_add(1, std::memory_order_relaxed);
+      return cached;
+    }
+    stats_.offline_misses.fetch_add(1, std::memory_order_relaxed);
+    return Status::Error(Code::kNotFound, path + ": not in the cache (offline)");
+  }
+  if (have && age >= 0 && age < options_.ttl.count()) {
+    stats_.hits.fetch_add(1, std::memory_order_relaxed);
+    return cached;
+  }
+  util::Result<T> fresh = fetch();
+  if (fresh.ok()) {
+    std::string value = encode(*fresh);
+    // Rewrite only what changed or is getting old, so lookups do not each cost a disk write.
+    if (!have || stored->value != value || age >= options_.ttl.count()) {
+      volume_->PutMetadata(key, {value, now});
+    }
+    return fresh;
+  }
+  bool may_serve_stale = options_.policy == OriginPolicy::kStaleIfError && have &&
+                         OriginUnreachable(fresh.status()) && age < options_.stale_bound.count();
+  if (!may_serve_stale) return fresh;
+  stats_.served_stale.fetch_add(1, std::memory_order_relaxed);
+  bool first;
+  {
+    std::lock_guard lock(mu_);
+    first = warned_stale_.insert(path).second;
+  }
+  if (first) {
+    NC_LOG_WARN("serving cached %s of %s, %.0f s old: the origin failed (%s)",
+                kind == "attr" ? "attributes (and data)" : "listing", path.empty() ? "/" : path.c_str(),
+                static_cast<double>(age) / 1e9, fresh.status().ToString().c_str());
+  }
+  return cached;
+}
+
+util::Result<origin::Attr> MetadataCachingOrigin::GetAttr(const std::string& path) {
+  auto attr = Cached<origin::Attr>(
+      "attr", path, [&] { return inner_->GetAttr(path); }, EncodeAttr, DecodeAttr);
+  if (!attr.ok() && path.empty() && options_.policy == OriginPolicy::kOffline) {
+    origin::Attr root;  // An empty cache still mounts: an empty root directory.
+    root.type = origin::FileType::kDirectory;
+    root.mode = 0555;
+    root.nlink = 2;
+    root.version = "dir";
+    return root;
+  }
+  return attr;
+}
+
+util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ReadDir(const std::string& path) {
+  return Cached<std::vector<origin::DirEntry>>(
+      "dir", path, [&] { return inner_->ReadDir(path); }, EncodeListing, DecodeListing);
+}
+
+util::Result<std::string> MetadataCachingOrigin::ReadLink(const std::string& path) {
+  return Cached<std::string>(
+      "link", path, [&] { return inner_->ReadLink(path); },
+      [](const std::string& s) { return s; },
+      [](const std::string& bytes, std::string* s) {
+        *s = bytes;
+        return true;
+      });
+}
+
+util::Result<origin::FsStats> MetadataCachingOrigin::StatFs() {
+  if (options_.policy == OriginPolicy::kOffline) return origin::FsStats{};
+  auto stats = inner_->StatFs();
+  if (!stats.ok() && options_.policy == OriginPolicy::kStaleIfError) return origin::FsStats{};
+  return stats;
+}
+
+void MetadataCachingOrigin::Read(const std::string& path, const std::string& version, uint64_t pos,
+                                 std::vector<origin::IoVec> iov, origin::ReadCompletion done) {
+  if (options_.policy == OriginPolicy::kOffline) {
+    done(Status::Error(Code::kIOError, path + ": data not in the cache (offline)"), 0);
+    return;
+  }
+  inner_->Read(path, version, pos, std::move(iov), std::move(done));
+}
+
+}  // namespace netfs

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// metadata_cache.h — keeps an origin's attributes and directory listings in the persistent
+// cache, and decides what happens when the origin is slow or gone:
+//   kStrict        origin errors reach the reader (EIO); cached metadata only saves round
+//                  trips while younger than the attribute timeout;
+//   kStaleIfError  when the origin cannot be reached, metadata (and so the cached data of that
+//                  version) up to `stale_bound` old is served instead, and logged;
+//   kOffline       the origin is never contacted: everything comes from the cache.
+// A failed lookup is never taken for a deletion: only the origin saying "not found" is.
+//
+// It wraps any Origin, so netfs and fuse see the same interface. Thread safety: as Origin.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "fscache/fscache.h"
+#include "origin/origin.h"
+
+namespace netfs {
+
+enum class OriginPolicy { kStrict, kStaleIfError, kOffline };
+
+struct MetadataCacheOptions {
+  OriginPolicy policy = OriginPolicy::kStrict;
+  std::chrono::nanoseconds ttl = std::chrono::seconds(1);              // The attribute timeout.
+  std::chrono::nanoseconds stale_bound = std::chrono::hours(24);       // kStaleIfError only.
+};
+
+struct MetadataCacheStats {
+  std::atomic<uint64_t> hits{0};          // Answered from the cache without the origin.
+  std::atomic<uint64_t> served_stale{0};  // Answered from the cache because the origin failed.
+  std::atomic<uint64_t> offline_misses{0};
+};
+
+class MetadataCachingOrigin final : public origin::Origin {
+ public:
+  // `inner` is borrowed (unused when offline); `volume` may not cache (then only the policy
+  // applies, with nothing to fall back on).
+  MetadataCachingOrigin(origin::Origin* inner, std::string volume_key,
+                        std::shared_ptr<fscache::Volume> volume, MetadataCacheOptions options);
+
+  std::string VolumeKey() const override { return volume_key_; }
+  util::Result<origin::Attr> GetAttr(const std::string& path) override;
+  util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string& path) override;
+  util::Result<std::string> ReadLink(const std::string& path) override;
+  util::Result<origin::FsStats> StatFs() override;
+  void Read(const std::string& path, const std::string& version, uint64_t pos,
+            std::vector<origin::IoVec> iov, origin::ReadCompletion done) override;
+
+  MetadataCacheStats& stats() { return stats_; }
+
+ private:
+  template <typename T, typename Fetch, typename Encode, typename Decode>
+  util::Result<T> Cached(const std::string& kind, const std::string& path, Fetch fetch,
+                         Encode encode, Decode decode);
+
+  origin::Origin* const inner_;
+  const std::string volume_key_;
+  const std::shared_ptr<fscache::Volume> volume_;
+  const MetadataCacheOptions options_;
+  MetadataCacheStats stats_;
+  std::mutex mu_;
+  std::set<std::string> warned_stale_;  // Protected by mu_. Paths already logged as stale.
+};
+
+// Serialisation of attributes and listings for the persistent records (exposed for tests).
+std::string EncodeAttr(const origin::Attr& attr);
+bool DecodeAttr(const std::string& bytes, origin::Attr* attr);
+std::string EncodeListing(const std::vector<origin::DirEntry>& entries);
+bool DecodeListing(const std::string& bytes, std::vector<origin::DirEntry>* entries);
+
+}  // namespace netfs
