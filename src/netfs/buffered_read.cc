@@ -87,11 +87,12 @@ void Io::IssueSubrequest(std::shared_ptr<Subrequest> sub) {
   }
 }
 
-util::Result<size_t> Inode::Read(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra) {
-  util::Result<size_t> result = Status::Error(Code::kStale, path_ + " kept changing during a read");
+util::Result<FolioSpan> Inode::ReadFolios(uint64_t pos, uint64_t len, ReadaheadState* ra) {
+  util::Result<FolioSpan> result =
+      Status::Error(Code::kStale, path_ + " kept changing during a read");
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     bool retry = false;
-    result = ReadOnce(pos, out, ra, &retry);
+    result = ReadOnce(pos, len, ra, &retry);
     if (!retry) return result;
     netfs_->stats_.read_restarts.fetch_add(1, std::memory_order_relaxed);
     if (!result.ok() && result.status().code() == Code::kStale) {
@@ -104,15 +105,29 @@ util::Result<size_t> Inode::Read(uint64_t pos, std::span<std::byte> out, Readahe
   return result;
 }
 
-util::Result<size_t> Inode::ReadOnce(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra,
-                                     bool* retry) {
+util::Result<size_t> Inode::Read(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra) {
+  auto span = ReadFolios(pos, out.size(), ra);
+  if (!span.ok()) return span.status();
+  uint64_t copied = 0;
+  uint64_t offset = span->offset;
+  for (const FolioRef& folio : span->folios) {
+    uint64_t n = std::min(kFolioSize - offset, span->len - copied);
+    std::memcpy(out.data() + copied, folio->data() + offset, n);
+    copied += n;
+    offset = 0;
+  }
+  return static_cast<size_t>(span->len);
+}
+
+util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadState* ra,
+                                        bool* retry) {
   Snapshot snap = TakeSnapshot();
   if (ra != nullptr && ra->pinned_generation && *ra->pinned_generation != snap.generation) {
     return Status::Error(Code::kStale, path_ + " changed on the origin since it was opened");
   }
   const uint64_t i_size = snap.attr.size;
-  if (pos >= i_size || out.empty()) return size_t{0};
-  const uint64_t len = std::min<uint64_t>(out.size(), i_size - pos);
+  if (pos >= i_size || want == 0) return FolioSpan{};
+  const uint64_t len = std::min<uint64_t>(want, i_size - pos);
   const uint64_t end = pos + len;
   const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, netfs_->options_.max_readahead),
                                    i_size);
@@ -190,19 +205,14 @@ util::Result<size_t> Inode::ReadOnce(uint64_t pos, std::span<std::byte> out, Rea
     if (error.ok()) error = Status::Error(Code::kIOError, "read of " + path_ + " failed");
     return error;
   }
-  for (uint64_t copied = 0; copied < len;) {
-    Folio* folio = wanted[(pos + copied) / kFolioSize - first].get();
-    uint64_t offset = (pos + copied) % kFolioSize;
-    uint64_t n = std::min(kFolioSize - offset, len - copied);
-    std::memcpy(out.data() + copied, folio->data() + offset, n);
-    copied += n;
-  }
   if (!SameGeneration(snap.generation)) {
-    // The version changed while we copied: the bytes may mix versions; read again.
+    // The version changed while we waited: these folios may mix versions; read again.
     *retry = true;
     return Status::Error(Code::kStale, path_ + " changed during a read");
   }
-  return static_cast<size_t>(len);
+  // Uptodate folios of one generation never change while referenced, so handing them out after
+  // this check is as good as copying them before it.
+  return FolioSpan{std::move(wanted), pos % kFolioSize, len};
 }
 
 }  // namespace netfs

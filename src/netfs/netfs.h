@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "folio/folio_pool.h"
 #include "folio/mapping.h"
@@ -70,6 +71,14 @@ struct ReadaheadState {
 
 class Inode;
 
+// Folios holding [pos, pos + len) of one version of a file, kept alive by the references here:
+// the bytes start `offset` into the first folio. Lets FUSE reply straight from folio memory.
+struct FolioSpan {
+  std::vector<folio::FolioRef> folios;
+  uint64_t offset = 0;
+  uint64_t len = 0;
+};
+
 // One mount's shared state. Borrowed pointers must outlive it.
 class Netfs {
  public:
@@ -107,6 +116,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // Reads up to out.size() bytes at `pos`; fewer only at EOF. Errors: kNotFound (gone from the
   // origin), kStale (kept changing), kIOError and others from the origin.
   util::Result<size_t> Read(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra);
+  // As Read(), but hands out the folios instead of copying (len is 0 at EOF).
+  util::Result<FolioSpan> ReadFolios(uint64_t pos, uint64_t len, ReadaheadState* ra);
 
   // Takes fresh attributes from the origin. A new version drops all cached data of the old
   // one (waiting for copies to the cache in flight) and returns true.
@@ -127,8 +138,7 @@ class Inode : public std::enable_shared_from_this<Inode> {
   };
   Snapshot TakeSnapshot();
   bool SameGeneration(uint64_t generation);
-  util::Result<size_t> ReadOnce(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra,
-                                bool* retry);
+  util::Result<FolioSpan> ReadOnce(uint64_t pos, uint64_t len, ReadaheadState* ra, bool* retry);
 
   Netfs* const netfs_;
   const std::string path_;
