@@ -8,6 +8,7 @@ GET /__fault__?mode=MODE&count=N; the next N ranged GETs get it:
   short         send the headers (full Content-Length) and half the body, then close
   stall         send the headers and a few bytes, then stall for `stall_seconds`, then close
   badrange      shift the Content-Range start by one byte
+  norange       drop the Range and If-Range headers: the whole file comes back with 200
 Every ranged GET that got a fault is counted; GET /__faults__ returns the count.
 """
 import http.client
@@ -67,11 +68,17 @@ class FaultProxy:
 
             def forward(self, head):
                 fault = None if head else self.take_fault()
+                if fault == "norange":
+                    headers_in = {k: v for k, v in self.headers.items()
+                                  if k.lower() not in ("connection", "range", "if-range")}
+                else:
+                    headers_in = None
                 if fault and fault.startswith("status:"):
                     self.reply_plain(int(fault.split(":")[1]), b"injected failure\n")
                     return
                 upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+                headers = headers_in or {k: v for k, v in self.headers.items()
+                                         if k.lower() not in ("connection",)}
                 upstream.request("HEAD" if head else "GET", self.path, headers=headers)
                 response = upstream.getresponse()
                 body = b"" if head else response.read()

@@ -20,23 +20,30 @@ def free_port():
 
 
 class Nginx:
-    def __init__(self, root, workdir):
+    def __init__(self, root, workdir, tls=False):
         if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
             raise AssertionError("nginx is not installed (scripts/install-deps.sh installs it)")
         self.root = root
         self.prefix = os.path.join(workdir, "nginx")
         self.port = None
         self.pid = None
+        self.tls = tls
+        self.ca_file = None
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
     def start(self, port=None):
         os.makedirs(os.path.join(self.prefix, "logs"), exist_ok=True)
         os.makedirs(os.path.join(self.prefix, "tmp"), exist_ok=True)
         self.port = port or free_port()
         p = self.prefix
+        listen = f"listen 127.0.0.1:{self.port};"
+        if self.tls:
+            self.make_certificate()
+            listen = (f"listen 127.0.0.1:{self.port} ssl http2;\n    ssl_certificate {p}/server.crt;\n"
+                      f"    ssl_certificate_key {p}/server.key;")
         conf = f"""
 user root;
 worker_processes 2;
@@ -54,7 +61,7 @@ http {{
   sendfile on;
   keepalive_requests 100000;
   server {{
-    listen 127.0.0.1:{self.port};
+    {listen}
     root {self.root};
     location / {{ autoindex on; }}
     location /json/ {{ alias {self.root}/; autoindex on; autoindex_format json; }}
@@ -77,6 +84,23 @@ http {{
             except (OSError, ValueError):
                 time.sleep(0.05)
         raise AssertionError("nginx did not start: " + open(os.path.join(p, "logs/error.log")).read())
+
+    def make_certificate(self):
+        """A throwaway CA and a server certificate for 127.0.0.1 signed by it."""
+        p = self.prefix
+        self.ca_file = f"{p}/ca.crt"
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{p}/ca.key", "-out",
+                self.ca_file, "-days", "2", "-subj", "/CN=netcache test CA")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{p}/server.key", "-out",
+                f"{p}/server.csr", "-subj", "/CN=127.0.0.1")
+        with open(f"{p}/san.ext", "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", f"{p}/server.csr", "-CA", self.ca_file, "-CAkey", f"{p}/ca.key",
+                "-CAcreateserial", "-out", f"{p}/server.crt", "-days", "2", "-extfile", f"{p}/san.ext")
 
     def stop(self):
         if self.pid is None:

@@ -240,6 +240,18 @@ class HttpFaultTest(HttpTestCase):
     def test_wrong_content_range_is_never_served(self):
         self.check_recovers("badrange", 2)
 
+    def test_server_without_range_support_still_gives_correct_bytes(self):
+        self.mount_proxy()
+        self.proxy.arm("norange", 100000)
+        rng = random.Random(3)
+        with open(os.path.join(self.mnt, "f"), "rb") as f:
+            for _ in range(20):
+                pos = rng.randrange(len(self.data))
+                f.seek(pos)
+                self.assertEqual(f.read(70000), self.data[pos:pos + 70000])
+        self.assertEqual(self.read_mounted("f"), self.data)
+        self.assertGreater(self.proxy.injected, 0)
+
     def test_persistent_failure_is_eio_and_the_daemon_survives(self):
         self.mount_proxy(retries="1")
         self.proxy.arm("status:503", 1000)
@@ -253,6 +265,29 @@ class HttpFaultTest(HttpTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HttpsTest(HttpTestCase):
+    def setUp(self):
+        super().setUp()
+        self.data = random_bytes(1024 * 1024 + 7, 30)
+        self.write_origin("f", self.data)
+        self.nginx = Nginx(self.origin, self.scratch, tls=True)
+        self.nginx.start()
+
+    def test_verified_with_the_given_ca(self):
+        self.mount_url(self.nginx.url, "--ca-file", self.nginx.ca_file)
+        self.assertEqual(self.read_mounted("f"), self.data)
+        with open(os.path.join(self.nginx.prefix, "logs", "access.log")) as f:
+            self.assertIn("HTTP/2.0", f.read())  # The server offers HTTP/2, so it is used.
+
+    def test_unverifiable_server_is_refused_unless_insecure_is_asked_for(self):
+        result = run("mount", self.nginx.url, self.mnt, "--cache-dir", self.cache, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("certificate", result.stderr)
+        self.assertFalse(os.path.ismount(self.mnt))
+        self.mount_url(self.nginx.url, "--insecure")
+        self.assertEqual(self.read_mounted("f"), self.data)
 
 
 class HttpPolicyTest(HttpTestCase):
