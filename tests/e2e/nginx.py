@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Starts a private nginx on 127.0.0.1 serving a directory, for the HTTP origin tests.
 
-Three views of the same root: "/" with HTML autoindex, "/json/" with autoindex_format json, and
-"/nolist/" with listings off. nginx runs from its own prefix with its own pid file, and is
+Four views of the same root: "/" with HTML autoindex, "/json/" with autoindex_format json,
+"/nolist/" with listings off, and "/auth/" that answers 401 without
+"Authorization: Bearer s3cr3t-token". nginx runs from its own prefix with its own pid file, and is
 stopped by that pid; nothing of the system's nginx is touched.
 """
 import os
@@ -66,6 +67,11 @@ http {{
     location / {{ autoindex on; }}
     location /json/ {{ alias {self.root}/; autoindex on; autoindex_format json; }}
     location /nolist/ {{ alias {self.root}/; autoindex off; }}
+    location /auth/ {{
+      alias {self.root}/;
+      autoindex on;
+      if ($http_authorization != "Bearer s3cr3t-token") {{ return 401; }}
+    }}
   }}
 }}
 """

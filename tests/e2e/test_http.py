@@ -189,19 +189,34 @@ class HttpReadTest(HttpTestCase):
             self.assertIn(fragment, result.stderr, url)
             self.assertFalse(os.path.ismount(self.mnt))
 
-    def test_credentials_come_from_a_file_and_are_sent(self):
+    def test_credentials_come_from_a_file_are_sent_and_never_shown(self):
         self.write_origin("f", b"secret stuff")
         self.nginx.start()
+        url = self.nginx.url + "auth/"
+        result = run("mount", url, self.mnt, "--cache-dir", self.cache, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("HTTP 401", result.stderr)
         header_file = os.path.join(self.scratch, "headers")
         with open(header_file, "w") as f:
-            f.write("Authorization: Bearer s3cr3t-token\n")
-        self.mount_url(self.nginx.url, "--header-file", header_file)
+            f.write("# token for the test server\nAuthorization: Bearer s3cr3t-token\n")
+        log = os.path.join(self.scratch, "daemon.log")
+        self.mount_url(url, "--header-file", header_file, "--log-file", log, "--debug")
         self.assertEqual(self.read_mounted("f"), b"secret stuff")
-        pid = self.daemon_pid()
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
+        with open(f"/proc/{self.daemon_pid()}/cmdline", "rb") as f:
             self.assertNotIn(b"s3cr3t", f.read())
-        with open(os.path.join(self.nginx.prefix, "logs", "access.log")) as f:
-            self.assertTrue(f.read())  # nginx saw the requests
+        self.umount()
+        with open(log) as f:
+            text = f.read()
+        self.assertIn("mounted", text)
+        self.assertNotIn("s3cr3t", text)
+        # The environment works too.
+        env_result = __import__("subprocess").run(
+            [__import__("harness").NETCACHE, "mount", url, self.mnt, "--cache-dir", self.cache],
+            env={**os.environ, "NETCACHE_HTTP_HEADERS": "Authorization: Bearer s3cr3t-token"},
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(env_result.returncode, 0, env_result.stderr)
+        self.mounted.append(self.mnt)
+        self.assertEqual(self.read_mounted("f"), b"secret stuff")
 
 
 class HttpFaultTest(HttpTestCase):
