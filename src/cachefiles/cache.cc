@@ -9,11 +9,15 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <dirent.h>
+
 #include <cstdio>
+#include <vector>
 
 #include "cachefiles/cachefiles.h"
 #include "cachefiles/metadata.h"
 #include "cachefiles/object.h"
+#include "util/log.h"
 
 namespace cachefiles {
 namespace {
@@ -50,19 +54,22 @@ Status MakeDirs(const std::string& path) {
 
 class Volume final : public fscache::BackendVolume {
  public:
-  Volume(std::string dir, int lock_fd, uint64_t granule)
-      : dir_(std::move(dir)), lock_fd_(lock_fd), granule_(granule) {}
+  Volume(std::string dir, int lock_fd, uint64_t granule, Space* space)
+      : dir_(std::move(dir)), lock_fd_(lock_fd), granule_(granule), space_(space) {}
   ~Volume() override { ::close(lock_fd_); }
 
   // Records live in meta/<2 hex>/<32 hex>: magic, key, time, value, checksum; see
   // docs/cache_format.md. Written to a temporary file and renamed over the old one.
   Status PutMetadata(const std::string& key, const fscache::MetadataRecord& record) override {
     std::string hash = HexHash("meta:" + key);
+    Status status = MakeDir(dir_ + "/meta");
     std::string dir = dir_ + "/meta/" + hash.substr(0, 2);
-    Status status = MakeDirs(dir);
+    if (status.ok()) status = MakeDir(dir);
     if (!status.ok()) return status;
     std::string path = dir + "/" + hash;
     std::string tmp = path + ".tmp";
+    struct stat old_st;
+    int64_t old_allocated = ::stat(path.c_str(), &old_st) == 0 ? old_st.st_blocks * 512 : 0;
     std::string bytes = EncodeMetadataRecord(key, record.stored_at_ns, record.value);
     FILE* f = std::fopen(tmp.c_str(), "wb");
     if (f == nullptr) return Status::FromErrno(errno, "create " + tmp);
@@ -73,6 +80,8 @@ class Volume final : public fscache::BackendVolume {
       std::remove(tmp.c_str());
       return Status::FromErrno(err, "write " + path);
     }
+    struct stat new_st;
+    if (::stat(path.c_str(), &new_st) == 0) space_->Charge(new_st.st_blocks * 512 - old_allocated);
     return Status::Ok();
   }
 
@@ -96,23 +105,37 @@ class Volume final : public fscache::BackendVolume {
                                                                   uint64_t object_size) override {
     std::string hash = HexHash(key);
     std::string fanout = dir_ + "/" + hash.substr(0, 2);
-    if (::mkdir(fanout.c_str(), 0700) != 0 && errno != EEXIST) {
-      return Status::FromErrno(errno, "create " + fanout);
-    }
-    auto object = Object::Open(fanout + "/" + hash, {key, aux, granule_, object_size});
+    Status made = MakeDir(fanout);
+    if (!made.ok()) return made;
+    auto object = Object::Open(fanout + "/" + hash, {key, aux, granule_, object_size}, space_);
     if (!object.ok()) return object.status();
     return std::unique_ptr<fscache::BackendObject>(std::move(*object));
   }
 
  private:
+  // Creates `path` if missing, charging its blocks to the cache's space.
+  Status MakeDir(const std::string& path) {
+    if (::mkdir(path.c_str(), 0700) != 0) {
+      if (errno == EEXIST) return Status::Ok();
+      return Status::FromErrno(errno, "create " + path);
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) space_->Charge(st.st_blocks * 512);
+    return Status::Ok();
+  }
+
   const std::string dir_;
   const int lock_fd_;  // flock()ed: one daemon per volume.
   const uint64_t granule_;
+  Space* const space_;  // The cache's; outlives the volume.
 };
 
 class Cache final : public fscache::Backend {
  public:
-  Cache(std::string dir, uint64_t granule) : dir_(std::move(dir)), granule_(granule) {}
+  Cache(std::string dir, uint64_t granule, CullPolicy policy)
+      : dir_(std::move(dir)), granule_(granule), space_(dir_, policy) {
+    space_.Start();
+  }
 
   util::Result<std::unique_ptr<fscache::BackendVolume>> AcquireVolume(
       const std::string& key) override {
@@ -133,29 +156,71 @@ class Cache final : public fscache::Backend {
       std::fprintf(f, "%s\n", key.c_str());
       std::fclose(f);
     }
-    return std::unique_ptr<fscache::BackendVolume>(new Volume(dir, fd, granule_));
+    space_.AddVolumeDir(dir);
+    space_.Rescan();  // Counts the volume's own directory and files.
+    return std::unique_ptr<fscache::BackendVolume>(new Volume(dir, fd, granule_, &space_));
   }
 
   std::string Describe() const override { return dir_; }
+  fscache::BackendStats Stats() override { return space_.Stats(); }
 
  private:
   const std::string dir_;
   const uint64_t granule_;
+  Space space_;
 };
 
 }  // namespace
 
 util::Result<std::unique_ptr<fscache::Backend>> OpenCache(const std::string& dir,
-                                                           uint64_t granule_size) {
+                                                           uint64_t granule_size,
+                                                           CullPolicy policy) {
   if (granule_size < 4096 || (granule_size & (granule_size - 1)) != 0) {
     return Status::Error(Code::kInvalidArgument, "granule size must be a power of two >= 4096");
+  }
+  if (std::string bad = CheckPolicy(policy); !bad.empty()) {
+    return Status::Error(Code::kInvalidArgument, "cache thresholds: " + bad);
   }
   Status status = MakeDirs(dir);
   if (!status.ok()) return status;
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     return Status::FromErrno(errno, "cache directory " + dir + " is not writable");
   }
-  return std::unique_ptr<fscache::Backend>(new Cache(dir, granule_size));
+  return std::unique_ptr<fscache::Backend>(new Cache(dir, granule_size, policy));
+}
+
+util::Result<uint64_t> CullCacheDir(const std::string& dir, uint64_t target_bytes) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "cache directory " + dir);
+  CullPolicy policy;
+  policy.cache_size = target_bytes;
+  Space space(dir, policy);
+  std::vector<int> locks;
+  DIR* entries = ::opendir(dir.c_str());
+  if (entries == nullptr) return Status::FromErrno(errno, "cache directory " + dir);
+  uint64_t busy = 0;
+  while (struct dirent* entry = ::readdir(entries)) {
+    std::string name = entry->d_name;
+    if (name.rfind("v-", 0) != 0) continue;
+    int fd = ::open((dir + "/" + name + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      ++busy;  // A daemon owns it and culls it itself.
+      continue;
+    }
+    locks.push_back(fd);
+    space.AddVolumeDir(dir + "/" + name);
+  }
+  ::closedir(entries);
+  space.Rescan();
+  uint64_t freed = space.CullTo(target_bytes);
+  for (int fd : locks) ::close(fd);
+  if (busy > 0) {
+    NC_LOG_INFO("%llu volume(s) of %s are in use by a daemon and were left to it",
+                static_cast<unsigned long long>(busy), dir.c_str());
+  }
+  return freed;
 }
 
 }  // namespace cachefiles

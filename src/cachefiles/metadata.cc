@@ -12,6 +12,7 @@ namespace {
 constexpr char kMagic[8] = {'N', 'C', 'M', 'E', 'T', 'A', '0', '1'};
 constexpr uint32_t kFormatVersion = 1;
 constexpr uint32_t kRecordMagic = 0x5247434e;  // "NCGR" little-endian.
+constexpr uint32_t kAccessMagic = 0x4341434e;  // "NCAC" little-endian.
 constexpr size_t kFixedHeader = 8 + 4 + 4 + 4 + 4 + 8 + 8;
 constexpr size_t kMaxKeyOrAux = 64 * 1024;
 
@@ -86,6 +87,16 @@ bool DecodeMetadataRecord(std::string_view bytes, const std::string& key, int64_
   return true;
 }
 
+std::string EncodeAccess(const AccessRecord& access) {
+  std::string out;
+  Put<uint32_t>(&out, kAccessMagic);
+  Put<uint32_t>(&out, 0);
+  Put<uint64_t>(&out, access.opens);
+  Put<int64_t>(&out, access.last_access_ns);
+  Put<uint64_t>(&out, HashBytes(out.data(), out.size()));
+  return out;
+}
+
 DecodedMetadata DecodeMetadata(std::string_view bytes) {
   DecodedMetadata result;
   if (bytes.size() < kFixedHeader + 8 || std::memcmp(bytes.data(), kMagic, 8) != 0) return result;
@@ -103,9 +114,17 @@ DecodedMetadata DecodeMetadata(std::string_view bytes) {
   result.header_ok = true;
   size_t at = header_len + 8;
   while (at + kRecordSize <= bytes.size()) {
-    bool good = Get<uint32_t>(bytes, at) == kRecordMagic &&
+    uint32_t magic = Get<uint32_t>(bytes, at);
+    bool good = (magic == kRecordMagic || magic == kAccessMagic) &&
                 Get<uint64_t>(bytes, at + 24) == HashBytes(bytes.data() + at, 24);
     if (!good) break;
+    ++result.records;
+    if (magic == kAccessMagic) {
+      result.access.opens = Get<uint64_t>(bytes, at + 8);
+      result.access.last_access_ns = Get<int64_t>(bytes, at + 16);
+      at += kRecordSize;
+      continue;
+    }
     GranuleRecord record;
     record.len = Get<uint32_t>(bytes, at + 4);
     record.index = Get<uint64_t>(bytes, at + 8);

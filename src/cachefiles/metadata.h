@@ -28,12 +28,23 @@ struct GranuleRecord {
 std::string EncodeHeader(const MetadataHeader& header);
 std::string EncodeRecord(const GranuleRecord& record);
 
+// How often and how recently the object was used, for the culler. Appended to the journal when
+// a file is closed; the last one counts.
+struct AccessRecord {
+  uint64_t opens = 0;
+  int64_t last_access_ns = 0;  // CLOCK_REALTIME.
+};
+
+std::string EncodeAccess(const AccessRecord& access);
+
 struct DecodedMetadata {
   bool header_ok = false;
   MetadataHeader header;
   std::map<uint64_t, GranuleRecord> granules;  // Last record wins.
   size_t valid_len = 0;   // Bytes up to the first bad record; the rest is a torn tail.
   size_t bad_records = 0;  // 1 if the journal ended in a torn or corrupt record.
+  size_t records = 0;      // Good records of either kind (for compaction).
+  AccessRecord access;
 };
 
 DecodedMetadata DecodeMetadata(std::string_view bytes);

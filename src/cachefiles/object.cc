@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
+#include "cachefiles/cull.h"
 #include "util/log.h"
 
 namespace cachefiles {
@@ -55,11 +57,48 @@ util::Result<std::string> ReadWholeFile(int fd) {
   }
 }
 
+int64_t RealtimeNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t AllocatedOf(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+}
+
 }  // namespace
 
+AccessRecord ReadAccessRecord(const std::string& base_path) {
+  AccessRecord access{1, 0};
+  int fd = ::open((base_path + ".meta").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return access;
+  struct stat st;
+  if (::fstat(fd, &st) == 0) access.last_access_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+  auto bytes = ReadWholeFile(fd);
+  ::close(fd);
+  if (bytes.ok()) {
+    DecodedMetadata decoded = DecodeMetadata(*bytes);
+    if (decoded.access.opens > 0) access = decoded.access;
+  }
+  return access;
+}
+
 util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
-                                                   const MetadataHeader& wanted) {
-  std::unique_ptr<Object> object(new Object(base_path, wanted));
+                                                   const MetadataHeader& wanted, Space* space) {
+  struct stat existing;
+  const bool existed = ::stat((base_path + ".data").c_str(), &existing) == 0;
+  uint64_t allocated_before = 0;
+  if (existed) {
+    struct stat meta;
+    allocated_before = static_cast<uint64_t>(existing.st_blocks) * 512;
+    if (::stat((base_path + ".meta").c_str(), &meta) == 0) {
+      allocated_before += static_cast<uint64_t>(meta.st_blocks) * 512;
+    }
+  }
+  std::unique_ptr<Object> object(new Object(base_path, wanted, space));
+  object->allocated_ = allocated_before;
   object->data_fd_ = ::open((base_path + ".data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (object->data_fd_ < 0) return Status::FromErrno(errno, "open " + base_path + ".data");
   object->meta_fd_ =
@@ -72,9 +111,17 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
                  decoded.header.aux == wanted.aux &&
                  decoded.header.object_size == wanted.object_size &&
                  decoded.header.granule_size == wanted.granule_size;
+  object->opens_ = decoded.access.opens;
+  object->last_access_ns_ = decoded.access.last_access_ns;
+  if (space != nullptr) {
+    if (!existed) space->CountObject(1);
+    space->Register(base_path, object.get());
+  }
   if (!matches) {
     Status status = object->Reset();
     if (!status.ok()) return status;
+    std::lock_guard lock(object->mu_);
+    object->Recharge();
     return object;
   }
   if (decoded.bad_records != 0) {
@@ -89,12 +136,62 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
     object->bytes_present_ += record.len;
   }
   object->reused_ = !object->granules_.empty();
+  std::lock_guard lock(object->mu_);
+  if (decoded.records > 2 * object->granules_.size() + 64) {
+    Status status = object->RewriteMetadata();  // Compact a journal grown by access records.
+    if (!status.ok()) return status;
+  }
+  object->Recharge();
   return object;
 }
 
 Object::~Object() {
+  // Unregister first: the culler may be working on us until then.
+  if (space_ != nullptr) space_->Unregister(base_path_);
   if (data_fd_ >= 0) ::close(data_fd_);
   if (meta_fd_ >= 0) ::close(meta_fd_);
+}
+
+void Object::Recharge() {
+  uint64_t now = AllocatedOf(data_fd_) + AllocatedOf(meta_fd_);
+  if (space_ != nullptr) space_->Charge(static_cast<int64_t>(now) - static_cast<int64_t>(allocated_));
+  allocated_ = now;
+}
+
+void Object::Use() {
+  uses_.fetch_add(1, std::memory_order_relaxed);
+  opens_.fetch_add(1, std::memory_order_relaxed);
+  last_access_ns_.store(RealtimeNs(), std::memory_order_relaxed);
+}
+
+void Object::Unuse() {
+  if (uses_.fetch_sub(1, std::memory_order_relaxed) == 1) AppendAccessRecord();
+}
+
+void Object::AppendAccessRecord() {
+  std::lock_guard lock(mu_);
+  std::string record = EncodeAccess(Access());
+  Status status = WriteAll(meta_fd_, record.data(), record.size(), -1, "write " + base_path_ + ".meta");
+  if (!status.ok()) NC_LOG_DEBUG("access record not kept: %s", status.ToString().c_str());
+}
+
+AccessRecord Object::Access() const {
+  return {std::max<uint64_t>(opens_.load(std::memory_order_relaxed), 1),
+          last_access_ns_.load(std::memory_order_relaxed)};
+}
+
+uint64_t Object::CullIfIdle() {
+  if (uses_.load(std::memory_order_relaxed) > 0) return 0;
+  std::lock_guard lock(mu_);
+  if (uses_.load(std::memory_order_relaxed) > 0 || bytes_present_ == 0) return 0;
+  uint64_t before = allocated_;
+  Status status = Reset();
+  if (!status.ok()) {
+    NC_LOG_WARN("culling %s failed: %s", base_path_.c_str(), status.ToString().c_str());
+    return 0;
+  }
+  Recharge();
+  return before > allocated_ ? before - allocated_ : 0;
 }
 
 uint64_t Object::GranuleLen(uint64_t index) const {
@@ -116,6 +213,7 @@ Status Object::RewriteMetadata() {
   if (fd < 0) return Status::FromErrno(errno, "create " + tmp);
   std::string bytes = EncodeHeader(header_);
   for (auto& [index, record] : granules_) bytes += EncodeRecord(record);
+  if (opens_.load(std::memory_order_relaxed) > 0) bytes += EncodeAccess(Access());
   Status status = WriteAll(fd, bytes.data(), bytes.size(), 0, "write " + tmp);
   ::close(fd);
   if (!status.ok()) return status;
@@ -143,6 +241,7 @@ fscache::Occupancy Object::Query(uint64_t pos, uint64_t max_len) {
 }
 
 Status Object::Read(uint64_t pos, std::span<std::byte> buf) {
+  last_access_ns_.store(RealtimeNs(), std::memory_order_relaxed);
   std::lock_guard lock(mu_);
   const uint64_t g = header_.granule_size;
   if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache read");
@@ -165,6 +264,7 @@ Status Object::Read(uint64_t pos, std::span<std::byte> buf) {
                   err ? ": " : "", err ? std::strerror(err) : "");
       Status reset = Reset();
       if (!reset.ok()) NC_LOG_WARN("discard failed: %s", reset.ToString().c_str());
+      Recharge();
       return Status::Error(Code::kCorruption, "cached data failed verification");
     }
     done += len;
@@ -189,10 +289,16 @@ Status Object::Write(uint64_t pos, std::span<const std::byte> data) {
     done += len;
   }
   if (done == 0) return Status::Ok();
+  if (space_ != nullptr) {
+    Status admitted = space_->Admit(done + records.size());
+    if (!admitted.ok()) return admitted;
+  }
   Status status = WriteAll(data_fd_, data.data(), done, static_cast<off_t>(pos),
                            "write " + base_path_ + ".data");
-  if (!status.ok()) return status;
-  status = WriteAll(meta_fd_, records.data(), records.size(), -1, "write " + base_path_ + ".meta");
+  if (status.ok()) {
+    status = WriteAll(meta_fd_, records.data(), records.size(), -1, "write " + base_path_ + ".meta");
+  }
+  Recharge();  // Also after a failure: a partial write may have allocated blocks.
   if (!status.ok()) return status;
   for (const GranuleRecord& record : added) {
     if (granules_.insert_or_assign(record.index, record).second) bytes_present_ += record.len;
@@ -204,7 +310,9 @@ Status Object::Invalidate(const std::string& aux, uint64_t object_size) {
   std::lock_guard lock(mu_);
   header_.aux = aux;
   header_.object_size = object_size;
-  return Reset();
+  Status status = Reset();
+  Recharge();
+  return status;
 }
 
 Status Object::Resize(uint64_t object_size) {
@@ -223,6 +331,7 @@ Status Object::Resize(uint64_t object_size) {
   if (::ftruncate(data_fd_, static_cast<off_t>(keep * header_.granule_size)) != 0) {
     return Status::FromErrno(errno, "truncate " + base_path_ + ".data");
   }
+  Recharge();
   return Status::Ok();
 }
 

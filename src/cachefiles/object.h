@@ -3,6 +3,7 @@
 // metadata journal. Kernel: fs/cachefiles/interface.c and io.c.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -12,12 +13,19 @@
 
 namespace cachefiles {
 
+class Space;
+
+// The access record of an object that is not open, read from its metadata file (opens = 1 and
+// the file's mtime when it has none).
+AccessRecord ReadAccessRecord(const std::string& base_path);
+
 class Object final : public fscache::BackendObject {
  public:
   // Opens or creates the files at `base_path` + ".data"/".meta"; stored data is kept only when
-  // key, aux, size and granule size all match and its journal decodes.
+  // key, aux, size and granule size all match and its journal decodes. `space` is borrowed and
+  // accounts for the object's allocated bytes.
   static util::Result<std::unique_ptr<Object>> Open(const std::string& base_path,
-                                                    const MetadataHeader& wanted);
+                                                    const MetadataHeader& wanted, Space* space);
   ~Object() override;
 
   uint64_t granule_size() const override { return header_.granule_size; }
@@ -27,27 +35,42 @@ class Object final : public fscache::BackendObject {
   util::Status Invalidate(const std::string& aux, uint64_t object_size) override;
   util::Status Resize(uint64_t object_size) override;
   fscache::ObjectUsage Usage() override;
+  void Use() override;
+  void Unuse() override;
+
+  // For the culler. CullIfIdle() empties the object unless it is in use; returns bytes freed.
+  AccessRecord Access() const;
+  uint64_t CullIfIdle();
 
   // True when Open() found usable data from an earlier run.
   bool reused() const { return reused_; }
 
  private:
-  Object(std::string base_path, MetadataHeader header)
-      : base_path_(std::move(base_path)), header_(std::move(header)) {}
+  Object(std::string base_path, MetadataHeader header, Space* space)
+      : base_path_(std::move(base_path)), space_(space), header_(std::move(header)) {}
   // Empties the data file and writes a fresh metadata file (atomically, by rename).
   util::Status Reset();
-  // Writes header_ and the records of granules_ as a new metadata file (atomically, by rename).
+  // Writes header_, the records of granules_ and the access record as a new metadata file
+  // (atomically, by rename).
   util::Status RewriteMetadata();
   uint64_t GranuleLen(uint64_t index) const;
+  // Re-measures the files' allocated bytes and charges the change to space_. REQUIRES: mu_.
+  void Recharge();
+  void AppendAccessRecord();
 
   const std::string base_path_;
-  std::mutex mu_;
+  Space* const space_;
+  mutable std::mutex mu_;
   MetadataHeader header_;                          // Protected by mu_.
   std::map<uint64_t, GranuleRecord> granules_;     // Protected by mu_.
   uint64_t bytes_present_ = 0;                     // Protected by mu_.
+  uint64_t allocated_ = 0;                         // Protected by mu_. Charged to space_.
   int data_fd_ = -1;
-  int meta_fd_ = -1;  // O_APPEND; replaced by Reset(). Protected by mu_.
+  int meta_fd_ = -1;  // O_APPEND; replaced by RewriteMetadata(). Protected by mu_.
   bool reused_ = false;
+  std::atomic<int> uses_{0};
+  std::atomic<uint64_t> opens_{0};
+  std::atomic<int64_t> last_access_ns_{0};
 };
 
 }  // namespace cachefiles

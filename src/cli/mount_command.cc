@@ -51,6 +51,8 @@ struct MountArgs {
   std::string header_file;
   bool offline = false;
   std::optional<double> stale_if_error;  // Seconds.
+  std::string cache_size;
+  cachefiles::CullPolicy cull;
 };
 
 int Fail(const std::string& message) {
@@ -120,6 +122,13 @@ std::string CheckArguments(MountArgs& args) {
     args.source = resolved;
   }
   if (args.retries < 0) return "--retries must not be negative";
+  if (!args.cache_size.empty()) {
+    auto size = ParseSize(args.cache_size);
+    if (!size || *size < 1024 * 1024) return "--cache-size " + args.cache_size + " is not a size of at least 1M";
+  }
+  if (std::string bad = cachefiles::CheckPolicy(args.cull); !bad.empty()) {
+    return "cache thresholds (--brun/--bcull/--bstop, --frun/--fcull/--fstop): " + bad;
+  }
   if (args.offline && args.stale_if_error) return "--offline and --stale-if-error exclude each other";
   if (args.offline && args.no_cache) return "--offline needs the cache (drop --no-cache)";
   if (args.stale_if_error && *args.stale_if_error <= 0) return "--stale-if-error must be positive";
@@ -174,7 +183,9 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   if (args.debug) util::SetLogLevel(util::LogLevel::kDebug);
   std::unique_ptr<fscache::Backend> backend;
   if (!args.no_cache) {
-    auto opened = cachefiles::OpenCache(args.cache_dir);
+    cachefiles::CullPolicy policy = args.cull;
+    if (!args.cache_size.empty()) policy.cache_size = *ParseSize(args.cache_size);
+    auto opened = cachefiles::OpenCache(args.cache_dir, cachefiles::kDefaultGranuleSize, policy);
     if (!opened.ok()) return Fail(opened.status().message());
     backend = std::move(*opened);
   }
@@ -287,6 +298,17 @@ CommandRunner AddMountCommand(CLI::App& app) {
   cmd->add_option("--timeout", args->stall_timeout,
                   "HTTP: seconds without progress before a transfer is abandoned")
       ->default_val(30);
+  cmd->add_option("--cache-size", args->cache_size,
+                  "Keep the cache under SIZE (e.g. 20G); the coldest files are culled first");
+  auto percent = [&](const char* name, double* value, const char* what) {
+    cmd->add_option(name, *value, what)->default_val(*value)->check(CLI::Range(0.0, 99.0));
+  };
+  percent("--brun", &args->cull.brun, "Culling stops when this % of the cache's disk is free");
+  percent("--bcull", &args->cull.bcull, "Culling starts below this % of free disk space");
+  percent("--bstop", &args->cull.bstop, "No new cache writes below this % of free disk space");
+  percent("--frun", &args->cull.frun, "As --brun, for free files (inodes)");
+  percent("--fcull", &args->cull.fcull, "As --bcull, for free files (inodes)");
+  percent("--fstop", &args->cull.fstop, "As --bstop, for free files (inodes)");
   cmd->add_flag("--offline", args->offline,
                 "Never contact the origin: serve what the cache holds (listings included)");
   cmd->add_option("--stale-if-error", args->stale_if_error,

@@ -29,6 +29,16 @@ struct ObjectUsage {
   uint64_t bytes_present = 0;
 };
 
+// The backend's view of its space, for `netcache stat`.
+struct BackendStats {
+  uint64_t bytes_used = 0;      // Allocated bytes of everything in the cache directory.
+  uint64_t objects = 0;         // Cached files.
+  uint64_t size_limit = 0;      // 0: none.
+  uint64_t culled_objects = 0;
+  uint64_t culled_bytes = 0;
+  uint64_t writes_refused = 0;  // Refused for want of space (limit, bstop, fstop).
+};
+
 class BackendObject {
  public:
   virtual ~BackendObject() = default;
@@ -43,6 +53,9 @@ class BackendObject {
   // an append): keeps granules wholly below min(old, new) size, drops the rest.
   virtual util::Status Resize(uint64_t object_size) = 0;
   virtual ObjectUsage Usage() = 0;
+  // Open files: an object in use is never culled. Balanced calls; may nest.
+  virtual void Use() {}
+  virtual void Unuse() {}
 };
 
 // A small named record kept per volume (directory listings, attributes), with when it was
@@ -72,6 +85,7 @@ class Backend {
   // Fails with kBusy when another process owns the volume.
   virtual util::Result<std::unique_ptr<BackendVolume>> AcquireVolume(const std::string& key) = 0;
   virtual std::string Describe() const = 0;
+  virtual BackendStats Stats() { return {}; }
 };
 
 }  // namespace fscache

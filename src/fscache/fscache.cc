@@ -5,6 +5,7 @@
 #include "fscache/fscache.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "util/log.h"
@@ -54,9 +55,33 @@ std::optional<MetadataRecord> Volume::GetMetadata(const std::string& key) {
 Cookie::Cookie(Cache* cache, std::string key, std::unique_ptr<BackendObject> object)
     : cache_(cache), key_(std::move(key)), object_(std::move(object)) {}
 
+namespace {
+constexpr std::chrono::seconds kCachingPause(30);
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+bool Cookie::Disabled() const {
+  int64_t until = disabled_until_ns_.load(std::memory_order_relaxed);
+  return until != 0 && SteadyNowNs() < until;
+}
+
 bool Cookie::caching() const {
   std::shared_lock lock(io_mu_);
-  return object_ != nullptr && !disabled_.load(std::memory_order_relaxed);
+  return object_ != nullptr && !Disabled();
+}
+
+void Cookie::Use() {
+  std::shared_lock lock(io_mu_);
+  if (object_) object_->Use();
+}
+
+void Cookie::Unuse() {
+  std::shared_lock lock(io_mu_);
+  if (object_) object_->Unuse();
 }
 
 Operation Cookie::BeginOperation() {
@@ -94,9 +119,11 @@ uint64_t Cookie::BytesCached() {
 }
 
 void Cookie::DisableCaching(const Status& why) {
-  if (!disabled_.exchange(true)) {
-    NC_LOG_WARN("cache write for %s failed, caching off for this file: %s", key_.c_str(),
-                why.ToString().c_str());
+  int64_t now = SteadyNowNs();
+  int64_t previous = disabled_until_ns_.exchange(now + std::chrono::nanoseconds(kCachingPause).count());
+  if (previous < now) {  // One log line per pause.
+    NC_LOG_WARN("cache write for %s failed, not caching it for %lld s: %s", key_.c_str(),
+                static_cast<long long>(kCachingPause.count()), why.ToString().c_str());
   }
 }
 
@@ -130,9 +157,7 @@ Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<S
     cache_->stats_.stale_ops.fetch_add(1, std::memory_order_relaxed);
     return Status::Error(Code::kStale, "cookie invalidated during the operation");
   }
-  if (object_ == nullptr || disabled_.load(std::memory_order_relaxed)) {
-    return Status::Error(Code::kNoCache, "not caching");
-  }
+  if (object_ == nullptr || Disabled()) return Status::Error(Code::kNoCache, "not caching");
   uint64_t at = pos;
   for (const Span& span : spans) {
     Status status = object_->Write(at, {span.base, span.len});
@@ -164,7 +189,7 @@ ReadPlan Operation::PrepareRead(uint64_t start, uint64_t len, uint64_t i_size) c
   uint64_t run = std::min(occupancy.len, len);
   if (run == 0) run = len;
   if (occupancy.present) return {Source::kReadFromCache, run, false};
-  return {Source::kDownloadFromServer, run, !cookie_->disabled_.load(std::memory_order_relaxed)};
+  return {Source::kDownloadFromServer, run, !cookie_->Disabled()};
 }
 
 void Operation::Submit(bool write, uint64_t pos, std::vector<Span> spans,

@@ -71,6 +71,7 @@ class Cache {
   // Fails with kBusy when another process owns the volume, or with the backend's error.
   util::Result<std::shared_ptr<Volume>> AcquireVolume(const std::string& key);
   CacheStats& stats() { return stats_; }
+  BackendStats backend_stats() { return backend_ ? backend_->Stats() : BackendStats{}; }
   // Waits until no cache I/O is queued or running.
   void Drain() { io_pool_.Drain(); }
 
@@ -133,6 +134,9 @@ class Cookie : public std::enable_shared_from_this<Cookie> {
   bool caching() const;
 
   Operation BeginOperation();
+  // A file is open: its object must not be culled until the matching Unuse().
+  void Use();
+  void Unuse();
   // Origin changed: drop all cached data and take on the new coherency data and size. I/O of
   // operations begun before this fails with kStale from now on.
   void Invalidate(const std::string& aux, uint64_t object_size);
@@ -155,7 +159,10 @@ class Cookie : public std::enable_shared_from_this<Cookie> {
   mutable std::shared_mutex io_mu_;
   std::unique_ptr<BackendObject> object_;  // Null when not caching. Protected by io_mu_.
   std::atomic<uint64_t> inval_counter_{0};
-  std::atomic<bool> disabled_{false};  // Set after a backend write error.
+  // After a write error (full disk, I/O error) the cookie stops caching until this time
+  // (steady clock, ns); 0 when caching.
+  std::atomic<int64_t> disabled_until_ns_{0};
+  bool Disabled() const;
 };
 
 }  // namespace fscache

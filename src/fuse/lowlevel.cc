@@ -29,7 +29,14 @@ struct Session::Impl {
 namespace {
 
 struct FileHandle {
-  std::shared_ptr<netfs::Inode> inode;
+  explicit FileHandle(std::shared_ptr<netfs::Inode> file) : inode(std::move(file)) {
+    inode->BeginUse();
+  }
+  ~FileHandle() { inode->EndUse(); }
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+
+  const std::shared_ptr<netfs::Inode> inode;
   netfs::ReadaheadState readahead;
 };
 
@@ -113,6 +120,13 @@ std::string FormatStatsJson(Session::Impl* impl) {
     fscache::CacheStats& c = impl->ctx.cache->stats();
     add("cache_corruptions", c.corruptions.load());
     add("cache_stale_ops", c.stale_ops.load());
+    fscache::BackendStats b = impl->ctx.cache->backend_stats();
+    add("cache_bytes", b.bytes_used);
+    add("cache_files", b.objects);
+    add("cache_size_limit", b.size_limit);
+    add("culled_files", b.culled_objects);
+    add("culled_bytes", b.culled_bytes);
+    add("cache_writes_refused", b.writes_refused);
   }
   if (impl->ctx.metadata != nullptr) {
     add("metadata_cache_hits", impl->ctx.metadata->hits.load());
@@ -204,7 +218,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
   if (attr->type == origin::FileType::kDirectory) return (void)fuse_reply_err(req, EISDIR);
   if (attr->type != origin::FileType::kRegular) return (void)fuse_reply_err(req, EACCES);
-  auto handle = std::make_unique<FileHandle>();
+  std::unique_ptr<FileHandle> handle;
   {
     std::lock_guard lock(node->mu);
     if (!node->file) {
@@ -215,7 +229,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     // The kernel's page cache is still good only if nothing changed since the last open.
     fi->keep_cache = node->version_at_last_open == attr->version;
     node->version_at_last_open = attr->version;
-    handle->inode = node->file;
+    handle = std::make_unique<FileHandle>(node->file);
     handle->readahead.pinned_generation = node->file->Generation();
   }
   fi->fh = reinterpret_cast<uint64_t>(handle.release());

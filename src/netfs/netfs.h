@@ -123,6 +123,14 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // one (waiting for copies to the cache in flight) and returns true.
   bool Revalidate(const origin::Attr& fresh);
 
+  // A file handle opened / closed: the cached data must not be culled in between.
+  void BeginUse() {
+    if (cookie_) cookie_->Use();
+  }
+  void EndUse() {
+    if (cookie_) cookie_->Unuse();
+  }
+
   origin::Attr attr() const;
   // Bumped by each version change; see ReadaheadState::pinned_generation.
   uint64_t Generation() const;

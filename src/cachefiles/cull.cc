@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+// cull.cc — space accounting and the culler. cachefilesd: cachefilesd.c (build_cull_table,
+// cull_objects); kernel: cachefiles_has_space() in fs/cachefiles/daemon.c.
+#include "cachefiles/cull.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "cachefiles/object.h"
+#include "util/log.h"
+
+namespace cachefiles {
+
+using util::Code;
+using util::Status;
+
+namespace {
+
+uint64_t Allocated(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+}
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string CheckPolicy(const CullPolicy& p) {
+  auto ordered = [](double run, double cull, double stop) {
+    return run > cull && cull > stop && stop >= 0 && run < 100;
+  };
+  if (!ordered(p.brun, p.bcull, p.bstop)) return "need 100 > brun > bcull > bstop >= 0";
+  if (!ordered(p.frun, p.fcull, p.fstop)) return "need 100 > frun > fcull > fstop >= 0";
+  return "";
+}
+
+void SortForCulling(std::vector<CullCandidate>* candidates) {
+  std::stable_sort(candidates->begin(), candidates->end(),
+                   [](const CullCandidate& a, const CullCandidate& b) {
+                     bool a_once = a.opens <= 1, b_once = b.opens <= 1;
+                     if (a_once != b_once) return a_once;  // Seen once: out first.
+                     return a.last_access_ns < b.last_access_ns;
+                   });
+}
+
+Space::Space(std::string dir, CullPolicy policy) : dir_(std::move(dir)), policy_(policy) {}
+
+Space::~Space() {
+  {
+    std::lock_guard lock(loop_mu_);
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Space::Start() {
+  Rescan();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Space::AddVolumeDir(const std::string& dir) {
+  std::lock_guard lock(mu_);
+  volume_dirs_.push_back(dir);
+}
+
+void Space::Rescan() {
+  uint64_t total = 0, objects = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    total += Allocated(it->path().string());
+    if (it->path().extension() == ".data") ++objects;
+  }
+  total += Allocated(dir_);
+  usage_.store(static_cast<int64_t>(total), std::memory_order_relaxed);
+  objects_.store(objects, std::memory_order_relaxed);
+}
+
+Space::FsFree Space::MeasureFree() const {
+  struct statvfs sv;
+  FsFree free;
+  if (::statvfs(dir_.c_str(), &sv) != 0) return free;
+  if (sv.f_blocks > 0) free.blocks_pct = 100.0 * static_cast<double>(sv.f_bavail) / sv.f_blocks;
+  if (sv.f_files > 0) free.files_pct = 100.0 * static_cast<double>(sv.f_favail) / sv.f_files;
+  return free;
+}
+
+bool Space::NeedsCull(const FsFree& free) const {
+  int64_t usage = usage_.load(std::memory_order_relaxed);
+  return (policy_.cache_size != 0 && usage > static_cast<int64_t>(policy_.cache_size)) ||
+         free.blocks_pct < policy_.bcull || free.files_pct < policy_.fcull;
+}
+
+Status Space::Admit(uint64_t bytes) {
+  // statvfs at most every 100 ms: cheap enough, and the stop margin absorbs the lag.
+  int64_t now = SteadyNs();
+  if (now - free_checked_ns_.load(std::memory_order_relaxed) > 100'000'000) {
+    free_checked_ns_.store(now, std::memory_order_relaxed);
+    FsFree free = MeasureFree();
+    stopped_below_stop_.store(free.blocks_pct < policy_.bstop || free.files_pct < policy_.fstop,
+                              std::memory_order_relaxed);
+    if (NeedsCull(free)) {
+      std::lock_guard lock(loop_mu_);
+      kicked_ = true;
+      loop_cv_.notify_all();
+    }
+  }
+  const char* why = nullptr;
+  if (stopped_below_stop_.load(std::memory_order_relaxed)) {
+    why = "the cache's file system is nearly full (below bstop/fstop)";
+  } else if (policy_.cache_size != 0 &&
+             usage_.load(std::memory_order_relaxed) + static_cast<int64_t>(bytes) >
+                 static_cast<int64_t>(policy_.cache_size)) {
+    why = "the cache is at its size limit";
+  }
+  if (why == nullptr) return Status::Ok();
+  writes_refused_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(loop_mu_);
+    kicked_ = true;
+  }
+  loop_cv_.notify_all();
+  return Status::Error(Code::kNoSpace, why);
+}
+
+void Space::Charge(int64_t delta) { usage_.fetch_add(delta, std::memory_order_relaxed); }
+
+void Space::Register(const std::string& base_path, Object* object) {
+  std::lock_guard lock(mu_);
+  bool fresh = live_.emplace(base_path, object).second;
+  NC_CHECK(fresh);  // One Object per file: the volume lock keeps other processes out.
+}
+
+void Space::Unregister(const std::string& base_path) {
+  std::lock_guard lock(mu_);
+  live_.erase(base_path);
+}
+
+std::vector<CullCandidate> Space::Candidates() {
+  std::vector<std::string> dirs;
+  {
+    std::lock_guard lock(mu_);
+    dirs = volume_dirs_;
+  }
+  std::vector<CullCandidate> out;
+  for (const std::string& volume : dirs) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(volume, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().extension() != ".data") continue;
+      std::string base = it->path().string();
+      base.resize(base.size() - 5);
+      CullCandidate candidate;
+      candidate.base_path = base;
+      candidate.allocated =
+          Allocated(base + ".data") + Allocated(base + ".meta") + Allocated(base + ".access");
+      AccessRecord access = ReadAccessRecord(base);
+      candidate.opens = access.opens;
+      candidate.last_access_ns = access.last_access_ns;
+      out.push_back(std::move(candidate));
+    }
+  }
+  // Live objects know better than their files.
+  std::lock_guard lock(mu_);
+  for (CullCandidate& candidate : out) {
+    auto live = live_.find(candidate.base_path);
+    if (live == live_.end()) continue;
+    AccessRecord access = live->second->Access();
+    candidate.opens = access.opens;
+    candidate.last_access_ns = access.last_access_ns;
+  }
+  SortForCulling(&out);
+  return out;
+}
+
+uint64_t Space::CullOne(const CullCandidate& candidate) {
+  std::lock_guard lock(mu_);
+  auto live = live_.find(candidate.base_path);
+  if (live != live_.end()) {
+    // Open or busy objects stay; an idle live object is emptied in place, under its own lock,
+    // so its in-memory map and the files agree.
+    return live->second->CullIfIdle();
+  }
+  uint64_t freed = 0;
+  for (const char* suffix : {".data", ".meta", ".access"}) {
+    std::string path = candidate.base_path + suffix;
+    uint64_t size = Allocated(path);
+    if (::unlink(path.c_str()) == 0) freed += size;
+  }
+  Charge(-static_cast<int64_t>(freed));
+  if (freed > 0) objects_.fetch_sub(std::min<uint64_t>(1, objects_.load()), std::memory_order_relaxed);
+  return freed;
+}
+
+uint64_t Space::CullTo(uint64_t target_bytes) {
+  uint64_t freed_total = 0;
+  auto satisfied = [&] {
+    FsFree free = MeasureFree();
+    return usage_.load(std::memory_order_relaxed) <= static_cast<int64_t>(target_bytes) &&
+           free.blocks_pct >= policy_.brun && free.files_pct >= policy_.frun;
+  };
+  if (satisfied()) return 0;
+  for (const CullCandidate& candidate : Candidates()) {
+    uint64_t freed = CullOne(candidate);
+    if (freed == 0) continue;
+    freed_total += freed;
+    culled_objects_.fetch_add(1, std::memory_order_relaxed);
+    culled_bytes_.fetch_add(freed, std::memory_order_relaxed);
+    if (satisfied()) break;
+  }
+  if (freed_total > 0) {
+    NC_LOG_INFO("culled %llu bytes from the cache %s", static_cast<unsigned long long>(freed_total),
+                dir_.c_str());
+  }
+  return freed_total;
+}
+
+void Space::Loop() noexcept {
+  int64_t last_rescan = SteadyNs();
+  for (;;) {
+    {
+      std::unique_lock lock(loop_mu_);
+      loop_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return kicked_ || stopping_; });
+      if (stopping_) return;
+      kicked_ = false;
+    }
+    if (SteadyNs() - last_rescan > 30'000'000'000LL) {
+      Rescan();
+      last_rescan = SteadyNs();
+    }
+    FsFree free = MeasureFree();
+    stopped_below_stop_.store(free.blocks_pct < policy_.bstop || free.files_pct < policy_.fstop,
+                              std::memory_order_relaxed);
+    if (!NeedsCull(free)) continue;
+    uint64_t target = policy_.cache_size != 0 ? policy_.cache_size / 10 * 9 : UINT64_MAX;
+    CullTo(target);
+  }
+}
+
+fscache::BackendStats Space::Stats() {
+  fscache::BackendStats stats;
+  int64_t usage = usage_.load(std::memory_order_relaxed);
+  stats.bytes_used = usage > 0 ? static_cast<uint64_t>(usage) : 0;
+  stats.objects = objects_.load(std::memory_order_relaxed);
+  stats.size_limit = policy_.cache_size;
+  stats.culled_objects = culled_objects_.load(std::memory_order_relaxed);
+  stats.culled_bytes = culled_bytes_.load(std::memory_order_relaxed);
+  stats.writes_refused = writes_refused_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace cachefiles

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+// cull.h — keeps the cache within its limits: the cachefilesd role. Space accounts the
+// allocated bytes of the cache directory (blocks, not apparent sizes, so it agrees with du),
+// refuses writes past the size limit or below the stop thresholds, and runs a background culler
+// that removes the coldest objects first.
+//
+// Thresholds, as cachefilesd has them, in percent of the cache file system's blocks (b*) and
+// files (f*) that are free: culling starts below bcull/fcull, goes on until brun/frun are free
+// again, and new cache writes stop below bstop/fstop. With a size limit, culling also starts
+// above the limit and goes on until usage is under 90% of it.
+//
+// Order (scan-resistant, 2Q-like): objects opened only once go before objects opened again,
+// least recently used first within each class; so one big sequential scan of new files, each
+// opened once, evicts other once-seen files before it can touch the working set. Objects in use
+// (open, or with writes in flight) are never culled; culling never blocks readers of other
+// objects. Thread safety: all methods may be called from any thread. Lock order: mu_ before
+// Object::mu_.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fscache/backend.h"
+#include "util/status.h"
+
+namespace cachefiles {
+
+class Object;
+
+struct CullPolicy {
+  uint64_t cache_size = 0;  // Bytes; 0: no limit but the file system's.
+  double brun = 7, bcull = 5, bstop = 1;
+  double frun = 7, fcull = 5, fstop = 1;
+};
+
+// Empty when the policy makes sense, else what is wrong with it.
+std::string CheckPolicy(const CullPolicy& policy);
+
+// What the culler knows of one object on disk.
+struct CullCandidate {
+  std::string base_path;  // Without ".data"/".meta".
+  uint64_t allocated = 0;
+  uint64_t opens = 0;
+  int64_t last_access_ns = 0;
+};
+
+// Sorts coldest first (the order of culling).
+void SortForCulling(std::vector<CullCandidate>* candidates);
+
+class Space {
+ public:
+  Space(std::string dir, CullPolicy policy);
+  ~Space();  // Stops the culler.
+  Space(const Space&) = delete;
+  Space& operator=(const Space&) = delete;
+
+  // Measures the cache and starts the background culler.
+  void Start();
+  // A volume directory whose objects this process may cull (it holds the volume's lock).
+  void AddVolumeDir(const std::string& dir);
+
+  // Before a cache write of `bytes`: kNoSpace when over the limit or below bstop/fstop (and the
+  // culler is woken).
+  util::Status Admit(uint64_t bytes);
+  // After allocated bytes changed by `delta` (writes, resets, culls).
+  void Charge(int64_t delta);
+  void CountObject(int64_t delta) { objects_.fetch_add(static_cast<uint64_t>(delta)); }
+
+  void Register(const std::string& base_path, Object* object);
+  void Unregister(const std::string& base_path);
+
+  // One culling pass now, until usage <= target_bytes (and the run thresholds hold). Returns
+  // the bytes freed.
+  uint64_t CullTo(uint64_t target_bytes);
+  // Re-measures the directory (corrects drift from files we do not charge for).
+  void Rescan();
+
+  fscache::BackendStats Stats();
+
+ private:
+  struct FsFree {
+    double blocks_pct = 100;
+    double files_pct = 100;
+  };
+  FsFree MeasureFree() const;
+  bool NeedsCull(const FsFree& free) const;
+  void Loop() noexcept;
+  std::vector<CullCandidate> Candidates();
+  uint64_t CullOne(const CullCandidate& candidate);
+
+  const std::string dir_;
+  const CullPolicy policy_;
+  std::atomic<int64_t> usage_{0};
+  std::atomic<uint64_t> objects_{0};
+  std::atomic<bool> stopped_below_stop_{false};  // Refreshed by the culler and by Admit().
+  std::atomic<int64_t> free_checked_ns_{0};
+  std::atomic<uint64_t> culled_objects_{0};
+  std::atomic<uint64_t> culled_bytes_{0};
+  std::atomic<uint64_t> writes_refused_{0};
+
+  std::mutex mu_;
+  std::map<std::string, Object*> live_;   // Protected by mu_. Open objects by base path.
+  std::vector<std::string> volume_dirs_;  // Protected by mu_.
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool kicked_ = false;    // Protected by loop_mu_.
+  bool stopping_ = false;  // Protected by loop_mu_.
+  std::thread thread_;
+};
+
+}  // namespace cachefiles

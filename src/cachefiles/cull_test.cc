@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+#include "cachefiles/cull.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "cachefiles/cachefiles.h"
+#include "cachefiles/object.h"
+
+namespace cachefiles {
+namespace {
+
+namespace fs = std::filesystem;
+using util::Code;
+
+constexpr uint64_t kGranule = 4096;
+constexpr uint64_t kObjectSize = 64 * 1024;
+
+TEST(CullOrderTest, OnceSeenGoFirstThenLeastRecentlyUsed) {
+  std::vector<CullCandidate> c = {{"hot-old", 1, 5, 100}, {"once-new", 1, 1, 900},
+                                  {"hot-new", 1, 3, 800}, {"once-old", 1, 1, 50},
+                                  {"never", 1, 0, 500}};
+  SortForCulling(&c);
+  std::vector<std::string> order;
+  for (auto& x : c) order.push_back(x.base_path);
+  EXPECT_EQ(order, (std::vector<std::string>{"once-old", "never", "once-new", "hot-old", "hot-new"}));
+}
+
+TEST(CullPolicyTest, ThresholdsMustBeOrdered) {
+  EXPECT_EQ(CheckPolicy({}), "");
+  EXPECT_NE(CheckPolicy({0, 5, 7, 1, 7, 5, 1}), "");  // brun below bcull.
+  EXPECT_NE(CheckPolicy({0, 7, 5, 1, 7, 5, -1}), "");
+}
+
+class CullTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("nc-cull-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A volume with `count` objects "f<i>" of 64 KiB, each fully written; object i opened
+  // opens[i] times, in order, so later objects are more recent.
+  void Fill(fscache::BackendVolume& volume, int count, const std::vector<int>& opens) {
+    std::string data(kObjectSize, 'x');
+    for (int i = 0; i < count; ++i) {
+      auto object = std::move(*volume.OpenObject("f" + std::to_string(i), "v", kObjectSize));
+      for (int o = 0; o < opens[i]; ++o) {
+        object->Use();
+        object->Unuse();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      ASSERT_TRUE(object->Write(0, {reinterpret_cast<const std::byte*>(data.data()), data.size()}).ok());
+    }
+  }
+  bool Cached(fscache::BackendVolume& volume, int i) {
+    auto object = std::move(*volume.OpenObject("f" + std::to_string(i), "v", kObjectSize));
+    return object->Usage().bytes_present == kObjectSize;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CullTest, CullingFreesOnceSeenColdObjectsAndSparesTheWorkingSet) {
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule));
+  auto volume = std::move(*backend->AcquireVolume("v"));
+  // Objects 0 and 1 are the working set (opened 3 times); 2..9 a scan, each opened once.
+  Fill(*volume, 10, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1});
+  uint64_t used = backend->Stats().bytes_used;
+  ASSERT_GE(used, 10 * kObjectSize);
+  // Culling to about half frees only scan objects, oldest first.
+  // (CullCacheDir needs the volume lock, which we hold: cull through a second Space instead.)
+  Space space(dir_.string(), {});
+  space.AddVolumeDir((dir_ / fs::directory_iterator(dir_)->path().filename()).string());
+  space.Rescan();
+  uint64_t freed = space.CullTo(used / 2);
+  EXPECT_GT(freed, 0u);
+  EXPECT_TRUE(Cached(*volume, 0));
+  EXPECT_TRUE(Cached(*volume, 1));
+  EXPECT_FALSE(Cached(*volume, 2));  // The oldest of the scan went first.
+  EXPECT_TRUE(Cached(*volume, 9));   // The newest of the scan survived.
+}
+
+TEST_F(CullTest, SizeLimitRefusesWritesAndObjectsInUseAreNeverCulled) {
+  CullPolicy policy;
+  policy.cache_size = 6 * kObjectSize;
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule, policy));
+  auto volume = std::move(*backend->AcquireVolume("v"));
+  std::string data(kObjectSize, 'y');
+  auto bytes = [&] { return std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size()); };
+  auto pinned = std::move(*volume->OpenObject("open", "v", kObjectSize));
+  pinned->Use();  // Open for the whole test.
+  ASSERT_TRUE(pinned->Write(0, bytes()).ok());
+  int refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto object = std::move(*volume->OpenObject("f" + std::to_string(i), "v", kObjectSize));
+    if (!object->Write(0, bytes()).ok()) ++refused;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(backend->Stats().writes_refused, 0u);
+  // The background culler catches up; the limit holds throughout.
+  for (int i = 0; i < 200 && backend->Stats().culled_objects == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GT(backend->Stats().culled_objects, 0u);
+  EXPECT_LE(backend->Stats().bytes_used, policy.cache_size);
+  EXPECT_EQ(pinned->Usage().bytes_present, kObjectSize);
+  pinned->Unuse();
+}
+
+TEST_F(CullTest, IdleLiveObjectIsEmptiedInPlaceAndStaysUsable) {
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule));
+  auto volume = std::move(*backend->AcquireVolume("v"));
+  auto object = std::move(*volume->OpenObject("f", "v", kObjectSize));
+  std::string data(kObjectSize, 'z');
+  ASSERT_TRUE(object->Write(0, {reinterpret_cast<const std::byte*>(data.data()), data.size()}).ok());
+  auto* live = static_cast<Object*>(object.get());
+  live->Use();
+  EXPECT_EQ(live->CullIfIdle(), 0u);  // In use.
+  live->Unuse();
+  EXPECT_GT(live->CullIfIdle(), 0u);
+  EXPECT_EQ(object->Usage().bytes_present, 0u);
+  EXPECT_FALSE(object->Query(0, kObjectSize).present);
+  ASSERT_TRUE(object->Write(0, {reinterpret_cast<const std::byte*>(data.data()), data.size()}).ok());
+  std::string back(kObjectSize, '\0');
+  ASSERT_TRUE(object->Read(0, {reinterpret_cast<std::byte*>(back.data()), back.size()}).ok());
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(CullTest, AccountingAgreesWithTheFileSystem) {
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule));
+  auto volume = std::move(*backend->AcquireVolume("v"));
+  Fill(*volume, 5, {1, 1, 1, 1, 1});
+  ASSERT_TRUE(volume->PutMetadata("dir:", {"listing", 1}).ok());
+  uint64_t counted = backend->Stats().bytes_used;
+  uint64_t measured = 0;
+  for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+    struct stat st;
+    ASSERT_EQ(::lstat(entry.path().c_str(), &st), 0);
+    measured += st.st_blocks * 512;
+  }
+  struct stat top;
+  ::lstat(dir_.c_str(), &top);
+  measured += top.st_blocks * 512;
+  EXPECT_NEAR(static_cast<double>(counted), static_cast<double>(measured), measured * 0.01);
+  EXPECT_EQ(backend->Stats().objects, 5u);
+}
+
+}  // namespace
+}  // namespace cachefiles
