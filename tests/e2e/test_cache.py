@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: MIT
+"""Cache limits through real mounts: --cache-size, culling order, files in use, a full or
+read-only cache disk. Reads must always stay correct; the cache only loses entries."""
+import os
+import subprocess
+import time
+import unittest
+
+from harness import MountTestCase, random_bytes, run
+
+MIB = 1024 * 1024
+
+
+def du_bytes(path):
+    out = subprocess.run(["du", "-s", "-B1", path], check=True, capture_output=True, text=True).stdout
+    return int(out.split()[0])
+
+
+class CacheLimitTest(MountTestCase):
+    def test_cache_size_is_kept_and_reads_stay_correct(self):
+        files = {f"f{i}": random_bytes(MIB, i) for i in range(16)}
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        self.mount("--cache-size", "4M")
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+        self.wait_for(lambda: self.stats()["culled_files"] > 0, "the culler")
+        stats = self.stats()
+        self.assertLessEqual(stats["cache_bytes"], 4 * MIB)
+        self.assertLessEqual(du_bytes(self.cache), 4 * MIB)
+        self.assertGreater(stats["cache_writes_refused"] + stats["culled_files"], 0)
+        # The counter and du agree within 1%.
+        self.assertAlmostEqual(stats["cache_bytes"], du_bytes(self.cache), delta=du_bytes(self.cache) * 0.01)
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+
+    def test_a_scan_does_not_flush_the_working_set(self):
+        hot = {f"hot{i}": random_bytes(MIB, 100 + i) for i in range(2)}
+        scan = {f"scan{i}": random_bytes(MIB, 200 + i) for i in range(12)}
+        for rel, data in {**hot, **scan}.items():
+            self.write_origin(rel, data)
+        self.mount("--cache-size", "6M")
+        for _ in range(2):  # The working set is used again and again.
+            for rel, data in hot.items():
+                self.assertEqual(self.read_mounted(rel), data)
+        for rel, data in scan.items():  # Then one pass over many files, each read once.
+            self.assertEqual(self.read_mounted(rel), data)
+            time.sleep(0.05)
+        self.wait_for(lambda: self.stats()["culled_files"] > 0, "the culler")
+        self.umount()
+        self.mount("--cache-size", "6M")
+        for rel, data in hot.items():
+            self.assertEqual(self.read_mounted(rel), data)
+        self.assertEqual(self.stats()["bytes_from_origin"], 0, "the working set was culled")
+
+    def test_open_file_is_never_culled(self):
+        pinned = random_bytes(2 * MIB, 300)
+        self.write_origin("open", pinned)
+        others = {f"o{i}": random_bytes(MIB, 310 + i) for i in range(10)}
+        for rel, data in others.items():
+            self.write_origin(rel, data)
+        self.mount("--cache-size", "4M")
+        with open(os.path.join(self.mnt, "open"), "rb") as held:
+            self.assertEqual(held.read(), pinned)
+            for rel, data in others.items():
+                self.assertEqual(self.read_mounted(rel), data)
+            self.wait_for(lambda: self.stats()["culled_files"] > 0, "the culler")
+            cached = int(os.getxattr(os.path.join(self.mnt, "open"), "user.netcache.cached"))
+            self.assertEqual(cached, len(pinned))
+
+
+class SmallDiskTest(MountTestCase):
+    def setUp(self):
+        super().setUp()
+        os.makedirs(self.cache)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", self.cache], check=True)
+
+    def tearDown(self):
+        try:
+            super().tearDown()  # Unmounts netcache first.
+        finally:
+            subprocess.run(["umount", "-l", self.cache], capture_output=True)
+
+    def test_full_cache_disk_keeps_serving_correct_bytes(self):
+        data = random_bytes(12 * MIB, 400)
+        self.write_origin("big", data)
+        self.mount()
+        self.assertEqual(self.read_mounted("big"), data)
+        stats = self.stats()
+        self.assertGreater(stats["cache_writes_refused"] + stats["cache_write_errors"], 0)
+        self.assertEqual(self.read_mounted("big"), data)
+        self.write_origin("small", b"still fine")
+        self.assertEqual(self.read_mounted("small"), b"still fine")
+
+
+if __name__ == "__main__":
+    unittest.main()
