@@ -139,15 +139,15 @@ Status Space::Admit(uint64_t bytes) {
 
 void Space::Charge(int64_t delta) { usage_.fetch_add(delta, std::memory_order_relaxed); }
 
-void Space::Register(const std::string& base_path, Object* object) {
+bool Space::Register(const std::string& base_path, Object* object) {
   std::lock_guard lock(mu_);
-  bool fresh = live_.emplace(base_path, object).second;
-  NC_CHECK(fresh);  // One Object per file: the volume lock keeps other processes out.
+  return live_.emplace(base_path, object).second;
 }
 
-void Space::Unregister(const std::string& base_path) {
+void Space::Unregister(const std::string& base_path, Object* object) {
   std::lock_guard lock(mu_);
-  live_.erase(base_path);
+  auto it = live_.find(base_path);
+  if (it != live_.end() && it->second == object) live_.erase(it);
 }
 
 std::vector<CullCandidate> Space::Candidates() {

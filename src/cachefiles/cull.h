@@ -71,8 +71,10 @@ class Space {
   void Charge(int64_t delta);
   void CountObject(int64_t delta) { objects_.fetch_add(static_cast<uint64_t>(delta)); }
 
-  void Register(const std::string& base_path, Object* object);
-  void Unregister(const std::string& base_path);
+  // False if another Object of the same file is registered (netfs keeps one per file, so this
+  // is only a safety net): that one stays the culler's view.
+  bool Register(const std::string& base_path, Object* object);
+  void Unregister(const std::string& base_path, Object* object);
 
   // One culling pass now, until usage <= target_bytes (and the run thresholds hold). Returns
   // the bytes freed.

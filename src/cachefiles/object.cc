@@ -147,7 +147,7 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
 
 Object::~Object() {
   // Unregister first: the culler may be working on us until then.
-  if (space_ != nullptr) space_->Unregister(base_path_);
+  if (space_ != nullptr) space_->Unregister(base_path_, this);
   if (data_fd_ >= 0) ::close(data_fd_);
   if (meta_fd_ >= 0) ::close(meta_fd_);
 }

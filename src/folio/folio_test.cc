@@ -69,8 +69,10 @@ TEST(FolioTest, EndFscacheClearsAndWakesBeforeDroppingItsReference) {
     ref->StartFscache();
   }
   std::atomic<int> woke{0};
-  std::thread waiter([&] {
-    FolioRef mine = mapping.Find(0);
+  // Rule 7: the waiter's reference, taken while the folio is surely still listed.
+  FolioRef waiter_ref = mapping.Find(0);
+  ASSERT_TRUE(waiter_ref);
+  std::thread waiter([&woke, mine = std::move(waiter_ref)] {
     mine->WaitFscache();
     woke++;
   });

@@ -222,7 +222,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   {
     std::lock_guard lock(node->mu);
     if (!node->file) {
-      node->file = impl->ctx.netfs->NewInode(node->path, *attr);
+      node->file = impl->ctx.netfs->GetInode(node->path, *attr);
     } else {
       node->file->Revalidate(*attr);
     }

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,7 +90,9 @@ class Netfs {
   // REQUIRES: the origin's and the cache's thread pools outlive it.
   ~Netfs();
 
-  std::shared_ptr<Inode> NewInode(const std::string& path, const origin::Attr& attr);
+  // The one live inode of `path` (revalidated against `attr`), created if there is none: two
+  // inodes of one file would mean two page caches and two cache objects for it.
+  std::shared_ptr<Inode> GetInode(const std::string& path, const origin::Attr& attr);
   Stats& stats() { return stats_; }
   origin::Origin* origin() { return origin_; }
   void WaitIdle();
@@ -103,6 +106,8 @@ class Netfs {
   const std::shared_ptr<fscache::Volume> volume_;
   const Options options_;
   Stats stats_;
+  std::mutex inodes_mu_;
+  std::map<std::string, std::weak_ptr<Inode>> inodes_;  // Protected by inodes_mu_.
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
   int64_t in_flight_ = 0;  // Protected by idle_mu_. Live ReadRequests (see IoToken).

@@ -51,7 +51,7 @@ class NetfsTest : public ::testing::Test {
     if (!netfs_) Mount();
     auto attr = origin_.GetAttr(path);
     EXPECT_TRUE(attr.ok());
-    inodes_.push_back(netfs_->NewInode(path, *attr));
+    inodes_.push_back(netfs_->GetInode(path, *attr));
     return inodes_.back();
   }
   util::Result<std::string> ReadRange(Inode& inode, uint64_t pos, size_t len,

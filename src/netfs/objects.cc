@@ -12,8 +12,22 @@ Netfs::Netfs(origin::Origin* origin, folio::FolioPool* pool,
 
 Netfs::~Netfs() { WaitIdle(); }
 
-std::shared_ptr<Inode> Netfs::NewInode(const std::string& path, const origin::Attr& attr) {
-  return std::make_shared<Inode>(this, path, attr);
+std::shared_ptr<Inode> Netfs::GetInode(const std::string& path, const origin::Attr& attr) {
+  std::shared_ptr<Inode> inode;
+  {
+    std::lock_guard lock(inodes_mu_);
+    std::weak_ptr<Inode>& slot = inodes_[path];
+    inode = slot.lock();
+    if (!inode) {
+      inode = std::make_shared<Inode>(this, path, attr);
+      slot = inode;
+      return inode;
+    }
+    // Drop entries of inodes that died meanwhile, now and then, so the map stays small.
+    if (inodes_.size() > 1024) std::erase_if(inodes_, [](auto& e) { return e.second.expired(); });
+  }
+  inode->Revalidate(attr);
+  return inode;
 }
 
 void Netfs::WaitIdle() {

@@ -44,7 +44,7 @@ TEST(NetfsStressTest, ReadersSeeOneVersionWhileTheOriginChanges) {
     std::vector<std::shared_ptr<Inode>> inodes;
     for (int f = 0; f < kFiles; ++f) {
       std::string name = "f" + std::to_string(f);
-      inodes.push_back(netfs.NewInode(name, *origin.GetAttr(name)));
+      inodes.push_back(netfs.GetInode(name, *origin.GetAttr(name)));
     }
     std::atomic<bool> stop{false};
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
