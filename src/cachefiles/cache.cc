@@ -12,6 +12,7 @@
 #include <dirent.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "cachefiles/cachefiles.h"
@@ -163,6 +164,7 @@ class Cache final : public fscache::Backend {
 
   std::string Describe() const override { return dir_; }
   fscache::BackendStats Stats() override { return space_.Stats(); }
+  util::Result<uint64_t> Cull(uint64_t target_bytes) override { return space_.CullTo(target_bytes); }
 
  private:
   const std::string dir_;
@@ -221,6 +223,104 @@ util::Result<uint64_t> CullCacheDir(const std::string& dir, uint64_t target_byte
                 static_cast<unsigned long long>(busy), dir.c_str());
   }
   return freed;
+}
+
+namespace {
+
+std::string ReadBinaryFile(const std::string& path) {
+  std::string bytes;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) bytes.append(buf, n);
+    std::fclose(f);
+  }
+  return bytes;
+}
+
+std::string ReadSmallFile(const std::string& path) {
+  std::string text = ReadBinaryFile(path);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+uint64_t AllocatedBytes(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+}
+
+std::vector<std::string> VolumeDirs(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* entries = ::opendir(dir.c_str())) {
+    while (struct dirent* entry = ::readdir(entries)) {
+      if (std::string(entry->d_name).rfind("v-", 0) == 0) out.push_back(dir + "/" + entry->d_name);
+    }
+    ::closedir(entries);
+  }
+  return out;
+}
+
+}  // namespace
+
+util::Result<std::vector<CacheEntry>> ListCacheDir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "cache directory " + dir);
+  std::vector<CacheEntry> out;
+  for (const std::string& volume : VolumeDirs(dir)) {
+    std::string volume_key = ReadSmallFile(volume + "/volume.key");
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(volume, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().extension() != ".meta") continue;
+      std::string meta = it->path().string();
+      std::string bytes = ReadBinaryFile(meta);
+      DecodedMetadata decoded = DecodeMetadata(bytes);
+      if (!decoded.header_ok) continue;
+      CacheEntry entry;
+      entry.volume = volume_key;
+      entry.key = decoded.header.key;
+      entry.size = decoded.header.object_size;
+      for (auto& [index, record] : decoded.granules) entry.cached_bytes += record.len;
+      std::string base = meta.substr(0, meta.size() - 5);
+      entry.allocated = AllocatedBytes(base + ".data") + AllocatedBytes(meta);
+      entry.access = ReadAccessRecord(base);
+      out.push_back(std::move(entry));
+    }
+  }
+  return out;
+}
+
+Status ClearCacheDir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "cache directory " + dir);
+  std::string busy;
+  for (const std::string& volume : VolumeDirs(dir)) {
+    int fd = ::open((volume + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      busy += (busy.empty() ? "" : ", ") + ReadSmallFile(volume + "/volume.key");
+      ::close(fd);
+      continue;
+    }
+    std::error_code ec;
+    for (auto& entry : std::filesystem::directory_iterator(volume, ec)) {
+      if (entry.path().filename() != "lock") std::filesystem::remove_all(entry.path(), ec);
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  if (!busy.empty()) {
+    return Status::Error(Code::kBusy, "in use by a running netcache (unmount first): " + busy);
+  }
+  return Status::Ok();
+}
+
+uint64_t CacheDirBytes(const std::string& dir) {
+  uint64_t total = AllocatedBytes(dir);
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    total += AllocatedBytes(it->path().string());
+  }
+  return total;
 }
 
 }  // namespace cachefiles

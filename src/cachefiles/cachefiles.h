@@ -8,8 +8,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cachefiles/cull.h"
+#include "cachefiles/metadata.h"
 #include "fscache/backend.h"
 
 namespace cachefiles {
@@ -23,6 +25,23 @@ util::Result<std::unique_ptr<fscache::Backend>> OpenCache(const std::string& dir
                                                            uint64_t granule_size =
                                                                kDefaultGranuleSize,
                                                            CullPolicy policy = {});
+
+// One cached file, as `netcache cache ls` shows it (read from the files, no daemon needed).
+struct CacheEntry {
+  std::string volume;  // The origin, e.g. "posix:/srv/data" or "http:https://host/data/".
+  std::string key;     // The file's path in the origin.
+  uint64_t size = 0;   // The file's size at the cached version.
+  uint64_t cached_bytes = 0;
+  uint64_t allocated = 0;  // Disk space of its data and metadata.
+  AccessRecord access;
+};
+
+util::Result<std::vector<CacheEntry>> ListCacheDir(const std::string& dir);
+// Removes every cached file of every volume not owned by a running daemon; fails naming the
+// volumes that are (their data is kept).
+util::Status ClearCacheDir(const std::string& dir);
+// Allocated bytes of everything under `dir` (what du reports).
+uint64_t CacheDirBytes(const std::string& dir);
 
 // Measures `dir` and culls it down to `target_bytes` (coldest first) without a daemon; the
 // caller must hold no volume of it. Returns the bytes freed.

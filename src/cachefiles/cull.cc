@@ -169,6 +169,7 @@ std::vector<CullCandidate> Space::Candidates() {
       candidate.allocated =
           Allocated(base + ".data") + Allocated(base + ".meta") + Allocated(base + ".access");
       AccessRecord access = ReadAccessRecord(base);
+      if (access.pinned) continue;  // Pinned data is never culled.
       candidate.opens = access.opens;
       candidate.last_access_ns = access.last_access_ns;
       out.push_back(std::move(candidate));

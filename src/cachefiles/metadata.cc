@@ -90,7 +90,7 @@ bool DecodeMetadataRecord(std::string_view bytes, const std::string& key, int64_
 std::string EncodeAccess(const AccessRecord& access) {
   std::string out;
   Put<uint32_t>(&out, kAccessMagic);
-  Put<uint32_t>(&out, 0);
+  Put<uint32_t>(&out, access.pinned ? 1 : 0);  // Flags.
   Put<uint64_t>(&out, access.opens);
   Put<int64_t>(&out, access.last_access_ns);
   Put<uint64_t>(&out, HashBytes(out.data(), out.size()));
@@ -120,6 +120,7 @@ DecodedMetadata DecodeMetadata(std::string_view bytes) {
     if (!good) break;
     ++result.records;
     if (magic == kAccessMagic) {
+      result.access.pinned = (Get<uint32_t>(bytes, at + 4) & 1) != 0;
       result.access.opens = Get<uint64_t>(bytes, at + 8);
       result.access.last_access_ns = Get<int64_t>(bytes, at + 16);
       at += kRecordSize;

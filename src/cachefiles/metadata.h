@@ -33,6 +33,7 @@ std::string EncodeRecord(const GranuleRecord& record);
 struct AccessRecord {
   uint64_t opens = 0;
   int64_t last_access_ns = 0;  // CLOCK_REALTIME.
+  bool pinned = false;
 };
 
 std::string EncodeAccess(const AccessRecord& access);

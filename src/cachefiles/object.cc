@@ -112,6 +112,7 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
                  decoded.header.object_size == wanted.object_size &&
                  decoded.header.granule_size == wanted.granule_size;
   object->opens_ = decoded.access.opens;
+  object->pinned_ = decoded.access.pinned;
   object->last_access_ns_ = decoded.access.last_access_ns;
   if (space != nullptr) {
     if (!existed) space->CountObject(1);
@@ -177,11 +178,29 @@ void Object::AppendAccessRecord() {
 
 AccessRecord Object::Access() const {
   return {std::max<uint64_t>(opens_.load(std::memory_order_relaxed), 1),
-          last_access_ns_.load(std::memory_order_relaxed)};
+          last_access_ns_.load(std::memory_order_relaxed), pinned_.load(std::memory_order_relaxed)};
+}
+
+void Object::SetPinned(bool pinned) {
+  if (pinned_.exchange(pinned) != pinned) AppendAccessRecord();  // Persist it now.
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Object::CachedRanges() {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (auto& [index, record] : granules_) {
+    uint64_t start = index * header_.granule_size;
+    if (!ranges.empty() && ranges.back().second == start) {
+      ranges.back().second += record.len;
+    } else {
+      ranges.emplace_back(start, start + record.len);
+    }
+  }
+  return ranges;
 }
 
 uint64_t Object::CullIfIdle() {
-  if (uses_.load(std::memory_order_relaxed) > 0) return 0;
+  if (uses_.load(std::memory_order_relaxed) > 0 || pinned()) return 0;
   std::lock_guard lock(mu_);
   if (uses_.load(std::memory_order_relaxed) > 0 || bytes_present_ == 0) return 0;
   uint64_t before = allocated_;

@@ -37,6 +37,9 @@ class Object final : public fscache::BackendObject {
   fscache::ObjectUsage Usage() override;
   void Use() override;
   void Unuse() override;
+  std::vector<std::pair<uint64_t, uint64_t>> CachedRanges() override;
+  void SetPinned(bool pinned) override;
+  bool pinned() const override { return pinned_.load(std::memory_order_relaxed); }
 
   // For the culler. CullIfIdle() empties the object unless it is in use; returns bytes freed.
   AccessRecord Access() const;
@@ -71,6 +74,7 @@ class Object final : public fscache::BackendObject {
   std::atomic<int> uses_{0};
   std::atomic<uint64_t> opens_{0};
   std::atomic<int64_t> last_access_ns_{0};
+  std::atomic<bool> pinned_{false};
 };
 
 }  // namespace cachefiles

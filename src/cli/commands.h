@@ -17,6 +17,12 @@ using CommandRunner = std::function<int()>;
 CommandRunner AddMountCommand(CLI::App& app);
 CommandRunner AddUmountCommand(CLI::App& app);
 CommandRunner AddStatCommand(CLI::App& app);
+CommandRunner AddInspectCommand(CLI::App& app);
+CommandRunner AddInvalidateCommand(CLI::App& app);
+CommandRunner AddPinCommand(CLI::App& app, bool pin);
+CommandRunner AddCullCommand(CLI::App& app);
+CommandRunner AddPrefetchCommand(CLI::App& app);
+CommandRunner AddCacheCommand(CLI::App& app);
 
 // "256M", "20G", "4096", "1.5G" -> bytes (binary units). Empty on bad input.
 std::optional<uint64_t> ParseSize(const std::string& text);

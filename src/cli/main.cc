@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // main.cc — the netcache command: mount, umount, stat.
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include "cli/commands.h"
 
@@ -8,16 +10,25 @@ int main(int argc, char** argv) {
   CLI::App app{"netcache: a persistent local cache in front of remote file storage, mounted with FUSE"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "netcache 0.1.0");
-  cli::CommandRunner mount = cli::AddMountCommand(app);
-  cli::CommandRunner umount = cli::AddUmountCommand(app);
-  cli::CommandRunner stat = cli::AddStatCommand(app);
+  std::map<std::string, cli::CommandRunner> commands = {
+      {"mount", cli::AddMountCommand(app)},
+      {"umount", cli::AddUmountCommand(app)},
+      {"stat", cli::AddStatCommand(app)},
+      {"inspect", cli::AddInspectCommand(app)},
+      {"prefetch", cli::AddPrefetchCommand(app)},
+      {"invalidate", cli::AddInvalidateCommand(app)},
+      {"pin", cli::AddPinCommand(app, true)},
+      {"unpin", cli::AddPinCommand(app, false)},
+      {"cull", cli::AddCullCommand(app)},
+      {"cache", cli::AddCacheCommand(app)},
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (app.got_subcommand("mount")) return mount();
-  if (app.got_subcommand("umount")) return umount();
-  if (app.got_subcommand("stat")) return stat();
+  for (auto& [name, run] : commands) {
+    if (app.got_subcommand(name)) return run();
+  }
   return 2;
 }

@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <chrono>
 #include <memory>
+#include <thread>
+#include <unistd.h>
 
 #include "cli/commands.h"
 
@@ -59,23 +62,36 @@ CommandRunner AddStatCommand(CLI::App& app) {
   struct Args {
     std::string mountpoint;
     bool json = false;
+    bool watch = false;
+    int count = 0;
+    double interval = 1.0;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("stat", "Print a mount's counters");
   cmd->add_option("MOUNTPOINT", args->mountpoint, "A netcache mountpoint")->required();
-  cmd->add_flag("--json", args->json, "Print one JSON object");
+  cmd->add_flag("--json", args->json, "Print one JSON object (one per line with --watch)");
+  cmd->add_flag("-w,--watch", args->watch, "Print again every --interval seconds until interrupted");
+  cmd->add_option("--interval", args->interval, "Seconds between --watch updates")->default_val(1.0);
+  cmd->add_option("--count", args->count, "With --watch: stop after this many updates (0: never)");
   return [args]() -> int {
-    std::string json, error;
-    if (!ReadStats(args->mountpoint, &json, &error)) {
-      std::fprintf(stderr, "netcache stat: %s\n", error.c_str());
-      return 1;
+    const bool tty = ::isatty(STDOUT_FILENO) && !args->json;
+    for (int shown = 0;; ++shown) {
+      std::string json, error;
+      if (!ReadStats(args->mountpoint, &json, &error)) {
+        std::fprintf(stderr, "netcache stat: %s\n", error.c_str());
+        return 1;
+      }
+      if (args->watch && tty) std::printf("\033[H\033[2J");  // Redraw in place.
+      if (args->json) {
+        std::printf("%s\n", json.c_str());
+      } else {
+        PrintHuman(json);
+        if (args->watch && !tty) std::printf("\n");
+      }
+      std::fflush(stdout);
+      if (!args->watch || (args->count > 0 && shown + 1 >= args->count)) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(args->interval * 1000)));
     }
-    if (args->json) {
-      std::printf("%s\n", json.c_str());
-    } else {
-      PrintHuman(json);
-    }
-    return 0;
   };
 }
 

@@ -15,6 +15,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "util/status.h"
 
@@ -56,6 +58,11 @@ class BackendObject {
   // Open files: an object in use is never culled. Balanced calls; may nest.
   virtual void Use() {}
   virtual void Unuse() {}
+  // Stored byte ranges [start, end), merged, in order.
+  virtual std::vector<std::pair<uint64_t, uint64_t>> CachedRanges() = 0;
+  // A pinned object is never culled; the pin is kept across restarts.
+  virtual void SetPinned(bool) {}
+  virtual bool pinned() const { return false; }
 };
 
 // A small named record kept per volume (directory listings, attributes), with when it was
@@ -86,6 +93,10 @@ class Backend {
   virtual util::Result<std::unique_ptr<BackendVolume>> AcquireVolume(const std::string& key) = 0;
   virtual std::string Describe() const = 0;
   virtual BackendStats Stats() { return {}; }
+  // Culls objects not in use, coldest first, until the cache holds at most `target_bytes`.
+  virtual util::Result<uint64_t> Cull(uint64_t /*target_bytes*/) {
+    return util::Status::Error(util::Code::kInvalidArgument, "this cache cannot be culled");
+  }
 };
 
 }  // namespace fscache

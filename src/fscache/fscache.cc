@@ -113,6 +113,22 @@ void Cookie::Resize(uint64_t object_size) {
   }
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> Cookie::CachedRanges() {
+  std::shared_lock lock(io_mu_);
+  if (!object_) return {};
+  return object_->CachedRanges();
+}
+
+void Cookie::SetPinned(bool pinned) {
+  std::shared_lock lock(io_mu_);
+  if (object_) object_->SetPinned(pinned);
+}
+
+bool Cookie::pinned() const {
+  std::shared_lock lock(io_mu_);
+  return object_ && object_->pinned();
+}
+
 uint64_t Cookie::BytesCached() {
   std::shared_lock lock(io_mu_);
   return object_ ? object_->Usage().bytes_present : 0;

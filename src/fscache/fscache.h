@@ -72,6 +72,10 @@ class Cache {
   util::Result<std::shared_ptr<Volume>> AcquireVolume(const std::string& key);
   CacheStats& stats() { return stats_; }
   BackendStats backend_stats() { return backend_ ? backend_->Stats() : BackendStats{}; }
+  util::Result<uint64_t> Cull(uint64_t target_bytes) {
+    if (!backend_) return util::Status::Error(util::Code::kNoCache, "no cache");
+    return backend_->Cull(target_bytes);
+  }
   // Waits until no cache I/O is queued or running.
   void Drain() { io_pool_.Drain(); }
 
@@ -143,8 +147,11 @@ class Cookie : public std::enable_shared_from_this<Cookie> {
   // The object's size changed (kernel: fscache_resize_cookie()). Cached data below the smaller of
   // the two sizes is kept; a failure turns caching off for the cookie.
   void Resize(uint64_t object_size);
-  // Bytes stored for this cookie.
+  // Bytes stored for this cookie, and where.
   uint64_t BytesCached();
+  std::vector<std::pair<uint64_t, uint64_t>> CachedRanges();
+  void SetPinned(bool pinned);
+  bool pinned() const;
 
  private:
   friend class Operation;

@@ -82,6 +82,20 @@ class MemoryObject final : public BackendObject {
     return Status::Ok();
   }
 
+  std::vector<std::pair<uint64_t, uint64_t>> CachedRanges() override {
+    std::lock_guard lock(*mu_);
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;
+    for (auto& [index, bytes] : stored_->granules) {
+      uint64_t start = index * granule_;
+      if (!ranges.empty() && ranges.back().second == start) {
+        ranges.back().second += bytes.size();
+      } else {
+        ranges.emplace_back(start, start + bytes.size());
+      }
+    }
+    return ranges;
+  }
+
   Status Resize(uint64_t object_size) override {
     std::lock_guard lock(*mu_);
     uint64_t keep = std::min(stored_->size, object_size) / granule_;  // Whole granules below.

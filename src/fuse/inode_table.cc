@@ -30,6 +30,12 @@ std::shared_ptr<Node> InodeTable::Get(fuse_ino_t ino) {
   return it == by_ino_.end() ? nullptr : it->second.node;
 }
 
+std::shared_ptr<Node> InodeTable::Find(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = by_path_.find(path);
+  return it == by_path_.end() ? nullptr : by_ino_.at(it->second).node;
+}
+
 void InodeTable::Forget(fuse_ino_t ino, uint64_t nlookup) {
   if (ino == FUSE_ROOT_ID) return;
   std::shared_ptr<Node> doomed;  // Destroyed outside mu_: it may wait for cache copies.

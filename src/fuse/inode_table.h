@@ -31,6 +31,8 @@ class InodeTable {
   // The node for `path`, created if needed, with its lookup count raised by one.
   std::shared_ptr<Node> Lookup(const std::string& path);
   std::shared_ptr<Node> Get(fuse_ino_t ino);
+  // The node of `path` if the kernel knows it; does not raise its lookup count.
+  std::shared_ptr<Node> Find(const std::string& path);
   void Forget(fuse_ino_t ino, uint64_t nlookup);
   size_t Size();
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fuse/control.h"
 #include "fuse/errno.h"
 #include "fuse/inode_table.h"
 #include "fuse/session.h"
@@ -24,6 +25,7 @@ struct Session::Impl {
   InodeTable inodes;
   fuse_session* se = nullptr;
   bool mounted = false;
+  std::unique_ptr<ControlServer> control;
 };
 
 namespace {
@@ -91,6 +93,21 @@ util::Result<origin::Attr> FreshAttr(Session::Impl* impl, Node& node) {
   return attr;
 }
 
+std::string JsonQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", ch);
+      out += escaped;
+      continue;
+    }
+    out += ch;
+  }
+  return out + "\"";
+}
+
 std::string FormatStatsJson(Session::Impl* impl) {
   netfs::Stats& n = impl->ctx.netfs->stats();
   folio::FolioPoolStats p = impl->ctx.pool->Stats();
@@ -134,17 +151,9 @@ std::string FormatStatsJson(Session::Impl* impl) {
     add("offline_misses", impl->ctx.metadata->offline_misses.load());
   }
   add("inodes", impl->inodes.Size());
-  auto quote = [](const std::string& s) {
-    std::string out = "\"";
-    for (char ch : s) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      if (static_cast<unsigned char>(ch) < 0x20) continue;
-      out += ch;
-    }
-    return out + "\"";
-  };
-  json += ",\"source\":" + quote(impl->ctx.source);
-  json += ",\"cache_dir\":" + quote(impl->ctx.cache_dir);
+  json += ",\"source\":" + JsonQuote(impl->ctx.source);
+  json += ",\"cache_dir\":" + JsonQuote(impl->ctx.cache_dir);
+  if (impl->control) json += ",\"control_socket\":" + JsonQuote(impl->control->path());
   json += "}";
   return json;
 }
@@ -384,6 +393,72 @@ void OpInit(void*, fuse_conn_info* conn) noexcept {
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 }
 
+std::string ControlError(const std::string& message) {
+  return "{\"ok\":false,\"error\":" + JsonQuote(message) + "}";
+}
+
+// Requests: "inspect\tPATH", "invalidate\tPATH", "pin\tPATH", "unpin\tPATH", "cull\tBYTES";
+// PATH relative to the mount's root. Replies: one JSON object with "ok".
+std::string HandleControl(Session::Impl* impl, const std::string& request) noexcept {
+  size_t tab = request.find('\t');
+  std::string command = request.substr(0, tab);
+  std::string arg = tab == std::string::npos ? "" : request.substr(tab + 1);
+  if (command == "cull") {
+    if (impl->ctx.cache == nullptr) return ControlError("this mount has no cache");
+    auto freed = impl->ctx.cache->Cull(std::strtoull(arg.c_str(), nullptr, 10));
+    if (!freed.ok()) return ControlError(freed.status().ToString());
+    return "{\"ok\":true,\"freed_bytes\":" + std::to_string(*freed) + "}";
+  }
+  if (command != "inspect" && command != "invalidate" && command != "pin" && command != "unpin") {
+    return ControlError("unknown command " + command);
+  }
+  // Paths come from the CLI's view of the mount: plain relative components only.
+  for (size_t start = 0; start <= arg.size();) {
+    size_t end = std::min(arg.find('/', start), arg.size());
+    std::string part = arg.substr(start, end - start);
+    if ((part.empty() && !arg.empty()) || part == "." || part == "..") {
+      return ControlError("bad path " + arg);
+    }
+    start = end + 1;
+  }
+  auto attr = impl->ctx.origin->GetAttr(arg);
+  if (!attr.ok()) return ControlError(attr.status().ToString());
+  if (attr->type != origin::FileType::kRegular) return ControlError(arg + " is not a regular file");
+  auto inode = impl->ctx.netfs->GetInode(arg, *attr);
+  const auto& cookie = inode->cookie();
+  if (command == "invalidate") {
+    inode->DropCache();
+    if (auto node = impl->inodes.Find(arg)) {
+      {
+        std::lock_guard lock(node->mu);
+        node->version_at_last_open.clear();  // The next open must not keep the kernel's pages.
+      }
+      // And the pages the kernel holds now go too.
+      fuse_lowlevel_notify_inval_inode(impl->se, node->ino, 0, 0);
+    }
+    return "{\"ok\":true}";
+  }
+  if (command == "pin" || command == "unpin") {
+    if (!cookie) return ControlError("this mount does not cache " + arg);
+    cookie->SetPinned(command == "pin");
+    return "{\"ok\":true}";
+  }
+  std::string json = "{\"ok\":true,\"path\":" + JsonQuote(arg) +
+                     ",\"size\":" + std::to_string(attr->size) +
+                     ",\"version\":" + JsonQuote(attr->version) + ",\"cookie_key\":" + JsonQuote(arg) +
+                     ",\"cached_bytes\":" + std::to_string(inode->BytesCached()) +
+                     ",\"pinned\":" + (cookie && cookie->pinned() ? "true" : "false") +
+                     ",\"folios_resident\":" + std::to_string(inode->FoliosResident()) + ",\"ranges\":[";
+  bool first = true;
+  if (cookie) {
+    for (auto [start, end] : cookie->CachedRanges()) {
+      json += (first ? "" : ",") + ("[" + std::to_string(start) + "," + std::to_string(end) + "]");
+      first = false;
+    }
+  }
+  return json + "]}";
+}
+
 const fuse_lowlevel_ops kOps = [] {
   fuse_lowlevel_ops ops = {};
   ops.init = OpInit;
@@ -431,11 +506,21 @@ util::Result<std::unique_ptr<Session>> Session::Mount(FsContext context, Session
                          "cannot mount on " + options.mountpoint + " (is /dev/fuse available?)");
   }
   impl->mounted = true;
+  auto control = ControlServer::Start(DefaultControlSocketPath(), [impl](const std::string& request) {
+    return HandleControl(impl, request);
+  });
+  if (control.ok()) {
+    impl->control = std::move(*control);
+  } else {
+    NC_LOG_WARN("no control socket (invalidate, pin, cull unavailable): %s",
+                control.status().ToString().c_str());
+  }
   return session;
 }
 
 Session::~Session() {
   if (!impl_ || impl_->se == nullptr) return;
+  impl_->control.reset();  // No commands while tearing down.
   fuse_remove_signal_handlers(impl_->se);
   if (impl_->mounted) fuse_session_unmount(impl_->se);
   fuse_session_destroy(impl_->se);

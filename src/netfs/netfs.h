@@ -127,6 +127,10 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // Takes fresh attributes from the origin. A new version drops all cached data of the old
   // one (waiting for copies to the cache in flight) and returns true.
   bool Revalidate(const origin::Attr& fresh);
+  // Forgets all cached data of the file, in memory and on disk (`netcache invalidate`).
+  void DropCache();
+  // The file's cookie (null when not caching), for inspection and pinning.
+  const std::shared_ptr<fscache::Cookie>& cookie() const { return cookie_; }
 
   // A file handle opened / closed: the cached data must not be culled in between.
   void BeginUse() {
@@ -151,6 +155,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   };
   Snapshot TakeSnapshot();
   bool SameGeneration(uint64_t generation);
+  // Drops folios and cached data and takes on `attr`. REQUIRES: invalidating_ raised by caller.
+  void InvalidateData(const origin::Attr& attr);
   util::Result<FolioSpan> ReadOnce(uint64_t pos, uint64_t len, ReadaheadState* ra, bool* retry);
 
   Netfs* const netfs_;

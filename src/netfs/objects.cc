@@ -88,16 +88,31 @@ bool Inode::Revalidate(const origin::Attr& fresh) {
     ++invalidating_;
   }
   NC_LOG_INFO("%s changed on the origin; dropping cached data", path_.c_str());
+  InvalidateData(fresh);
+  return true;
+}
+
+void Inode::DropCache() {
+  origin::Attr current;
+  {
+    std::lock_guard lock(mu_);
+    ++generation_;
+    ++invalidating_;
+    current = attr_;
+  }
+  InvalidateData(current);
+}
+
+void Inode::InvalidateData(const origin::Attr& attr) {
   netfs_->stats_.invalidations.fetch_add(1, std::memory_order_relaxed);
   // Rule 5: waits for reads filling folios and for copies to the cache in flight.
   mapping_.Invalidate();
-  if (cookie_) cookie_->Invalidate(fresh.version, fresh.size);
+  if (cookie_) cookie_->Invalidate(attr.version, attr.size);
   {
     std::lock_guard lock(mu_);
     --invalidating_;
   }
   invalidated_cv_.notify_all();
-  return true;
 }
 
 }  // namespace netfs
