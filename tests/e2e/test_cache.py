@@ -24,7 +24,8 @@ class CacheLimitTest(MountTestCase):
         self.mount("--cache-size", "4M")
         for rel, data in files.items():
             self.assertEqual(self.read_mounted(rel), data, rel)
-        self.wait_for(lambda: self.stats()["culled_files"] > 0, "the culler")
+        self.wait_for(lambda: self.stats()["culled_files"] > 0 and self.stats()["cache_bytes"] <= 4 * MIB,
+                      "the culler")
         stats = self.stats()
         self.assertLessEqual(stats["cache_bytes"], 4 * MIB)
         self.assertLessEqual(du_bytes(self.cache), 4 * MIB)
