@@ -53,6 +53,10 @@ struct MountArgs {
   std::optional<double> stale_if_error;  // Seconds.
   std::string cache_size;
   cachefiles::CullPolicy cull;
+  std::string cache_min_size;
+  std::string cache_max_size;
+  std::vector<std::string> cache_include;
+  std::vector<std::string> cache_exclude;
 };
 
 int Fail(const std::string& message) {
@@ -125,6 +129,9 @@ std::string CheckArguments(MountArgs& args) {
   if (!args.cache_size.empty()) {
     auto size = ParseSize(args.cache_size);
     if (!size || *size < 1024 * 1024) return "--cache-size " + args.cache_size + " is not a size of at least 1M";
+  }
+  for (const std::string* size : {&args.cache_min_size, &args.cache_max_size}) {
+    if (!size->empty() && !ParseSize(*size)) return "cache admission size " + *size + " is not a size";
   }
   if (std::string bad = cachefiles::CheckPolicy(args.cull); !bad.empty()) {
     return "cache thresholds (--brun/--bcull/--bstop, --frun/--fcull/--fstop): " + bad;
@@ -219,6 +226,10 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   folio::FolioPool pool(memory_limit);
   netfs::Options netfs_options;
   netfs_options.retries = args.retries;
+  if (!args.cache_min_size.empty()) netfs_options.admission.min_size = *ParseSize(args.cache_min_size);
+  if (!args.cache_max_size.empty()) netfs_options.admission.max_size = *ParseSize(args.cache_max_size);
+  netfs_options.admission.include = args.cache_include;
+  netfs_options.admission.exclude = args.cache_exclude;
   netfs::Netfs netfs(&cached_origin, &pool, *volume, netfs_options);
   nc_fuse::FsContext context{&cached_origin, &netfs, &pool, args.no_cache ? nullptr : &cache,
                              args.source, args.no_cache ? "" : args.cache_dir,
@@ -309,6 +320,12 @@ CommandRunner AddMountCommand(CLI::App& app) {
   percent("--frun", &args->cull.frun, "As --brun, for free files (inodes)");
   percent("--fcull", &args->cull.fcull, "As --bcull, for free files (inodes)");
   percent("--fstop", &args->cull.fstop, "As --bstop, for free files (inodes)");
+  cmd->add_option("--cache-min-size", args->cache_min_size, "Do not cache files smaller than SIZE");
+  cmd->add_option("--cache-max-size", args->cache_max_size, "Do not cache files larger than SIZE");
+  cmd->add_option("--cache-include", args->cache_include,
+                  "Cache only files whose path matches one of these globs (repeatable)");
+  cmd->add_option("--cache-exclude", args->cache_exclude,
+                  "Never cache files whose path matches one of these globs (repeatable)");
   cmd->add_flag("--offline", args->offline,
                 "Never contact the origin: serve what the cache holds (listings included)");
   cmd->add_option("--stale-if-error", args->stale_if_error,

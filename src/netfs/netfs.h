@@ -35,7 +35,17 @@
 
 namespace netfs {
 
+// Which files go into the persistent cache at all (others are read through memory only).
+struct AdmissionRules {
+  uint64_t min_size = 0;  // Bytes; smaller files are not cached.
+  uint64_t max_size = 0;  // Bytes; 0: no limit.
+  std::vector<std::string> include;  // Globs on the path in the origin; if any, one must match.
+  std::vector<std::string> exclude;  // Globs; a match is never cached.
+  bool Admits(const std::string& path, uint64_t size) const;
+};
+
 struct Options {
+  AdmissionRules admission;
   uint64_t max_readahead = 8 * 1024 * 1024;
   uint64_t max_subrequest = 1024 * 1024;
   int retries = 3;           // Further attempts after a retryable origin error.

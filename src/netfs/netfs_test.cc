@@ -289,3 +289,39 @@ TEST_F(NetfsTest, PinnedHandleFailsAfterAVersionChangeInsteadOfMixing) {
 
 }  // namespace
 }  // namespace netfs
+
+namespace netfs {
+namespace {
+
+TEST(AdmissionRulesTest, SizesAndGlobs) {
+  AdmissionRules rules;
+  EXPECT_TRUE(rules.Admits("any/thing", 0));
+  rules.min_size = 10;
+  rules.max_size = 100;
+  EXPECT_FALSE(rules.Admits("f", 9));
+  EXPECT_TRUE(rules.Admits("f", 10));
+  EXPECT_FALSE(rules.Admits("f", 101));
+  rules.exclude = {"*.tmp", "scratch/*"};
+  EXPECT_FALSE(rules.Admits("deep/dir/x.tmp", 50));
+  EXPECT_FALSE(rules.Admits("scratch/a/b", 50));
+  EXPECT_TRUE(rules.Admits("data/x.bin", 50));
+  rules.include = {"data/*"};
+  EXPECT_TRUE(rules.Admits("data/x.bin", 50));
+  EXPECT_FALSE(rules.Admits("other/x.bin", 50));
+  EXPECT_FALSE(rules.Admits("data/x.tmp", 50));  // Exclude wins.
+}
+
+TEST_F(NetfsTest, FilesNotAdmittedAreServedButNotCached) {
+  options_.admission.exclude = {"*.skip"};
+  std::string content = Pattern(3 * kFolioSize, 30);
+  origin_.PutFile("a.skip", content);
+  origin_.PutFile("a.keep", content);
+  Mount();
+  EXPECT_EQ(ReadAll(*Open("a.skip")), content);
+  EXPECT_EQ(ReadAll(*Open("a.keep")), content);
+  Settle();
+  EXPECT_EQ(netfs_->stats().cache_write_bytes.load(), content.size());  // Only a.keep.
+}
+
+}  // namespace
+}  // namespace netfs

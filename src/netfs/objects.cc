@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: MIT
 // objects.cc — the mount context and inodes: creation, revalidation, in-flight accounting.
 // Kernel: fs/netfs/objects.c, netfs_inode_init(), fscache_invalidate() callers.
+#include <fnmatch.h>
+
+#include <algorithm>
+
 #include "netfs/internal.h"
 #include "util/log.h"
 
 namespace netfs {
+
+bool AdmissionRules::Admits(const std::string& path, uint64_t size) const {
+  if (size < min_size || (max_size != 0 && size > max_size)) return false;
+  // No FNM_PATHNAME: "*.iso" matches at any depth, as users expect.
+  auto matches = [&path](const std::string& glob) { return ::fnmatch(glob.c_str(), path.c_str(), 0) == 0; };
+  if (!include.empty() && std::none_of(include.begin(), include.end(), matches)) return false;
+  return std::none_of(exclude.begin(), exclude.end(), matches);
+}
 
 Netfs::Netfs(origin::Origin* origin, folio::FolioPool* pool,
              std::shared_ptr<fscache::Volume> volume, Options options)
@@ -51,7 +63,9 @@ ReadRequest::ReadRequest(std::shared_ptr<Inode> owner)
 
 Inode::Inode(Netfs* netfs, std::string path, const origin::Attr& attr)
     : netfs_(netfs), path_(std::move(path)), attr_(attr), mapping_(netfs->pool_) {
-  if (netfs->volume_) cookie_ = netfs->volume_->AcquireCookie(path_, attr.version, attr.size);
+  if (netfs->volume_ && netfs->options_.admission.Admits(path_, attr.size)) {
+    cookie_ = netfs->volume_->AcquireCookie(path_, attr.version, attr.size);
+  }
 }
 
 Inode::~Inode() = default;

@@ -70,6 +70,25 @@ class CacheLimitTest(MountTestCase):
             self.assertEqual(cached, len(pinned))
 
 
+    def test_admission_rules_choose_what_is_cached(self):
+        files = {"big.iso": random_bytes(2 * MIB, 500), "tiny": b"x" * 100, "keep/data.bin": random_bytes(MIB, 501),
+                 "huge.bin": random_bytes(3 * MIB, 502)}
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        self.mount("--cache-exclude", "*.iso", "--cache-min-size", "1K", "--cache-max-size", "2M")
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data)
+
+        def cached(rel):
+            info = run("inspect", os.path.join(self.mnt, rel), "--json").stdout
+            return __import__("json").loads(info)["cached_bytes"]
+
+        self.wait_for(lambda: cached("keep/data.bin") == MIB, "the copy to the cache")
+        self.assertEqual(cached("big.iso"), 0)
+        self.assertEqual(cached("tiny"), 0)
+        self.assertEqual(cached("huge.bin"), 0)
+
+
 class SmallDiskTest(MountTestCase):
     def setUp(self):
         super().setUp()
