@@ -57,6 +57,7 @@ struct MountArgs {
   std::string cache_max_size;
   std::vector<std::string> cache_include;
   std::vector<std::string> cache_exclude;
+  std::string metrics_listen;
 };
 
 int Fail(const std::string& message) {
@@ -245,6 +246,7 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   options.allow_other = args.allow_other;
   options.debug = args.debug;
   options.max_threads = args.fuse_threads;
+  options.metrics_listen = args.metrics_listen;
   auto session = nc_fuse::Session::Mount(context, options);
   if (!session.ok()) return Fail(session.status().message());
 
@@ -326,6 +328,8 @@ CommandRunner AddMountCommand(CLI::App& app) {
                   "Cache only files whose path matches one of these globs (repeatable)");
   cmd->add_option("--cache-exclude", args->cache_exclude,
                   "Never cache files whose path matches one of these globs (repeatable)");
+  cmd->add_option("--metrics-listen", args->metrics_listen,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464");
   cmd->add_flag("--offline", args->offline,
                 "Never contact the origin: serve what the cache holds (listings included)");
   cmd->add_option("--stale-if-error", args->stale_if_error,

@@ -11,6 +11,7 @@
 
 #include "fuse/control.h"
 #include "fuse/errno.h"
+#include "fuse/metrics.h"
 #include "fuse/inode_table.h"
 #include "fuse/session.h"
 #include "util/log.h"
@@ -26,6 +27,7 @@ struct Session::Impl {
   fuse_session* se = nullptr;
   bool mounted = false;
   std::unique_ptr<ControlServer> control;
+  std::unique_ptr<MetricsServer> metrics;
 };
 
 namespace {
@@ -393,6 +395,73 @@ void OpInit(void*, fuse_conn_info* conn) noexcept {
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 }
 
+// The counters in the Prometheus text exposition format.
+std::string FormatPrometheus(Session::Impl* impl) {
+  netfs::Stats& n = impl->ctx.netfs->stats();
+  folio::FolioPoolStats p = impl->ctx.pool->Stats();
+  std::string out;
+  auto family = [&out](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto sample = [&out](const std::string& name, const std::string& labels, double value) {
+    char num[64];
+    std::snprintf(num, sizeof(num), "%.17g", value);
+    out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + num + "\n";
+  };
+  double from_cache = n.bytes_from_cache.load(), from_origin = n.bytes_from_origin.load();
+  double cache_reads = n.cache_reads.load(), origin_reads = n.origin_reads.load();
+  family("netcache_read_bytes_total", "counter", "Bytes read into memory, by where they came from.");
+  sample("netcache_read_bytes_total", "source=\"cache\"", from_cache);
+  sample("netcache_read_bytes_total", "source=\"origin\"", from_origin);
+  family("netcache_read_requests_total", "counter", "Read requests, by where they went.");
+  sample("netcache_read_requests_total", "source=\"cache\"", cache_reads);
+  sample("netcache_read_requests_total", "source=\"origin\"", origin_reads);
+  family("netcache_hit_ratio", "gauge", "Share of reads served by the persistent cache.");
+  sample("netcache_hit_ratio", "by=\"bytes\"", from_cache + from_origin > 0 ? from_cache / (from_cache + from_origin) : 0);
+  sample("netcache_hit_ratio", "by=\"requests\"",
+         cache_reads + origin_reads > 0 ? cache_reads / (cache_reads + origin_reads) : 0);
+  family("netcache_revalidations_total", "counter", "Version checks against the origin, by outcome.");
+  sample("netcache_revalidations_total", "outcome=\"unchanged\"", n.revalidations_unchanged.load());
+  sample("netcache_revalidations_total", "outcome=\"changed\"", n.invalidations.load());
+  if (impl->ctx.metadata != nullptr) {
+    sample("netcache_revalidations_total", "outcome=\"served_stale\"", impl->ctx.metadata->served_stale.load());
+  }
+  family("netcache_evictions_total", "counter", "Data dropped, by reason.");
+  sample("netcache_evictions_total", "reason=\"memory\",unit=\"folios\"", p.reclaimed);
+  if (impl->ctx.cache != nullptr) {
+    fscache::BackendStats b = impl->ctx.cache->backend_stats();
+    sample("netcache_evictions_total", "reason=\"cull\",unit=\"files\"", b.culled_objects);
+    sample("netcache_evictions_total", "reason=\"corruption\",unit=\"files\"", impl->ctx.cache->stats().corruptions.load());
+    family("netcache_cache_bytes", "gauge", "Disk space used by the cache directory.");
+    sample("netcache_cache_bytes", "", b.bytes_used);
+    family("netcache_cache_size_limit_bytes", "gauge", "The cache's size limit (0: none).");
+    sample("netcache_cache_size_limit_bytes", "", b.size_limit);
+    family("netcache_cache_writes_refused_total", "counter", "Cache writes refused for want of space.");
+    sample("netcache_cache_writes_refused_total", "", b.writes_refused);
+  }
+  family("netcache_cache_write_errors_total", "counter", "Failed copies into the cache.");
+  sample("netcache_cache_write_errors_total", "", n.cache_write_errors.load());
+  family("netcache_origin_errors_total", "counter", "Failed origin requests (before retries).");
+  sample("netcache_origin_errors_total", "", n.origin_errors.load());
+  family("netcache_folios_resident", "gauge", "Folios in the in-memory page cache.");
+  sample("netcache_folios_resident", "", p.resident);
+  family("netcache_origin_latency_seconds", "histogram", "Origin read request latency.");
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < n.origin_latency.size(); ++i) {
+    cumulative += n.origin_latency[i].load();
+    char le[32];
+    if (i < netfs::Stats::kLatencyBounds.size()) {
+      std::snprintf(le, sizeof(le), "%g", netfs::Stats::kLatencyBounds[i]);
+    } else {
+      std::snprintf(le, sizeof(le), "+Inf");
+    }
+    sample("netcache_origin_latency_seconds_bucket", std::string("le=\"") + le + "\"", cumulative);
+  }
+  sample("netcache_origin_latency_seconds_sum", "", n.origin_latency_sum_us.load() / 1e6);
+  sample("netcache_origin_latency_seconds_count", "", cumulative);
+  return out;
+}
+
 std::string ControlError(const std::string& message) {
   return "{\"ok\":false,\"error\":" + JsonQuote(message) + "}";
 }
@@ -515,12 +584,18 @@ util::Result<std::unique_ptr<Session>> Session::Mount(FsContext context, Session
     NC_LOG_WARN("no control socket (invalidate, pin, cull unavailable): %s",
                 control.status().ToString().c_str());
   }
+  if (!options.metrics_listen.empty()) {
+    auto metrics = MetricsServer::Start(options.metrics_listen, [impl] { return FormatPrometheus(impl); });
+    if (!metrics.ok()) return metrics.status();  // Asked for explicitly: a clear failure.
+    impl->metrics = std::move(*metrics);
+  }
   return session;
 }
 
 Session::~Session() {
   if (!impl_ || impl_->se == nullptr) return;
   impl_->control.reset();  // No commands while tearing down.
+  impl_->metrics.reset();
   fuse_remove_signal_handlers(impl_->se);
   if (impl_->mounted) fuse_session_unmount(impl_->se);
   fuse_session_destroy(impl_->se);

@@ -26,6 +26,7 @@ struct SessionOptions {
   bool allow_other = false;
   bool debug = false;
   int max_threads = 8;
+  std::string metrics_listen;  // "HOST:PORT" for Prometheus; empty: none.
 };
 
 // Everything the handlers use; borrowed, must outlive the session.

@@ -78,6 +78,7 @@ void Io::IssueSubrequest(std::shared_ptr<Subrequest> sub) {
         iov.push_back({span.base, span.len});
       }
       NetfsOf(*sub)->stats_.origin_reads.fetch_add(1, std::memory_order_relaxed);
+      sub->issued = std::chrono::steady_clock::now();
       const ReadRequest& rreq = *sub->rreq;
       NetfsOf(*sub)->origin_->Read(
           InodeOf(*sub)->path_, rreq.version, sub->start + sub->transferred, std::move(iov),

@@ -2,6 +2,7 @@
 // internal.h — netfs's request objects, shared by the files of this folder only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -48,6 +49,7 @@ struct Subrequest {
   // Locked by this request and held by the lock alone (folio.h rule 6) until unlocked.
   std::vector<folio::Folio*> folios;
   uint64_t transferred = 0;  // Bytes already in place (short reads are continued).
+  std::chrono::steady_clock::time_point issued;  // Of the latest origin request.
   int attempts = 0;
 };
 

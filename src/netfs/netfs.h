@@ -16,6 +16,7 @@
 // Thread safety: all methods may be called concurrently from FUSE worker threads.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -66,6 +67,13 @@ struct Stats {
   std::atomic<uint64_t> cache_write_errors{0};
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> read_restarts{0};  // Reads redone because the version changed.
+  std::atomic<uint64_t> revalidations_unchanged{0};
+  // Origin request latency: counts per upper bound (seconds), the last is +Inf.
+  static constexpr std::array<double, 11> kLatencyBounds = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                             0.25,  0.5,   1,    2.5,   5};
+  std::array<std::atomic<uint64_t>, kLatencyBounds.size() + 1> origin_latency{};
+  std::atomic<uint64_t> origin_latency_sum_us{0};
+  void RecordOriginLatency(double seconds);
 };
 
 // Per open file: detects sequential access and sizes the readahead window, and pins the file

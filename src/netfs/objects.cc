@@ -10,6 +10,13 @@
 
 namespace netfs {
 
+void Stats::RecordOriginLatency(double seconds) {
+  size_t bucket = 0;
+  while (bucket < kLatencyBounds.size() && seconds > kLatencyBounds[bucket]) ++bucket;
+  origin_latency[bucket].fetch_add(1, std::memory_order_relaxed);
+  origin_latency_sum_us.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
 bool AdmissionRules::Admits(const std::string& path, uint64_t size) const {
   if (size < min_size || (max_size != 0 && size > max_size)) return false;
   // No FNM_PATHNAME: "*.iso" matches at any depth, as users expect.
@@ -97,7 +104,10 @@ bool Inode::Revalidate(const origin::Attr& fresh) {
     std::lock_guard lock(mu_);
     bool changed = fresh.version != attr_.version;
     attr_ = fresh;
-    if (!changed) return false;
+    if (!changed) {
+      netfs_->stats_.revalidations_unchanged.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     ++generation_;
     ++invalidating_;
   }

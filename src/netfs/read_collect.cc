@@ -48,6 +48,8 @@ void Io::Collect(std::shared_ptr<Subrequest> sub, Status status, size_t n) {
     return;
   }
   if (sub->source == Source::kDownloadFromServer) {
+    stats.RecordOriginLatency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sub->issued).count());
     if (!status.ok()) {
       stats.origin_errors.fetch_add(1, std::memory_order_relaxed);
       if (MaybeRetry(sub, status)) return;

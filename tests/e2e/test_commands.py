@@ -101,6 +101,30 @@ class CommandsTest(MountTestCase):
         self.wait_for(lambda: int(os.getxattr(os.path.join(self.mnt, "dir/sub/c"), "user.netcache.cached")) ==
                       len(self.files["dir/sub/c"]), "the cached xattr")
 
+    def test_prometheus_metrics(self):
+        import socket
+        import urllib.request
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.umount()
+        self.mount("--metrics-listen", f"127.0.0.1:{port}")
+        self.assertEqual(self.read_mounted("a"), self.files["a"])
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        self.assertEqual(samples['netcache_read_bytes_total{source="origin"}'], len(self.files["a"]))
+        self.assertEqual(samples['netcache_hit_ratio{by="bytes"}'], 0)
+        self.assertGreater(samples["netcache_origin_latency_seconds_count"], 0)
+        self.assertEqual(samples['netcache_origin_latency_seconds_bucket{le="+Inf"}'],
+                         samples["netcache_origin_latency_seconds_count"])
+        self.assertIn("# TYPE netcache_origin_latency_seconds histogram", text)
+        with self.assertRaises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=10)
+
     def test_commands_refuse_paths_outside_mounts(self):
         for args in (["inspect", self.origin + "/a"], ["invalidate", self.origin], ["cull", self.origin, "--to", "0"]):
             result = run(*args, check=False)
