@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cli {
 
@@ -23,6 +24,10 @@ CommandRunner AddPinCommand(CLI::App& app, bool pin);
 CommandRunner AddCullCommand(CLI::App& app);
 CommandRunner AddPrefetchCommand(CLI::App& app);
 CommandRunner AddCacheCommand(CLI::App& app);
+
+// When invoked as a mount helper (mount.fuse.netcache, or `netcache SOURCE MOUNTPOINT -o OPTS`
+// from mount.fuse3), the equivalent `netcache mount ...` arguments.
+std::optional<std::vector<std::string>> MountHelperArgs(int argc, char** argv);
 
 // "256M", "20G", "4096", "1.5G" -> bytes (binary units). Empty on bad input.
 std::optional<uint64_t> ParseSize(const std::string& text);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 
@@ -22,6 +23,14 @@ int main(int argc, char** argv) {
       {"cull", cli::AddCullCommand(app)},
       {"cache", cli::AddCacheCommand(app)},
   };
+  std::vector<std::string> helper_args;
+  std::vector<char*> helper_argv;
+  if (auto translated = cli::MountHelperArgs(argc, argv)) {
+    helper_args = std::move(*translated);
+    for (std::string& arg : helper_args) helper_argv.push_back(arg.data());
+    argc = static_cast<int>(helper_argv.size());
+    argv = helper_argv.data();
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
