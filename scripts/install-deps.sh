@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config ccache python3 attr
           libfuse3-dev fuse3 libcli11-dev libxxhash-dev libgtest-dev libgmock-dev spin
-          libcurl4-openssl-dev nlohmann-json3-dev nginx-light)
+          libcurl4-openssl-dev nlohmann-json3-dev nginx-light libtomlplusplus-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

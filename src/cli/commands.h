@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "util/status.h"
+
 namespace cli {
 
 using CommandRunner = std::function<int()>;
@@ -28,6 +30,10 @@ CommandRunner AddCacheCommand(CLI::App& app);
 // When invoked as a mount helper (mount.fuse.netcache, or `netcache SOURCE MOUNTPOINT -o OPTS`
 // from mount.fuse3), the equivalent `netcache mount ...` arguments.
 std::optional<std::vector<std::string>> MountHelperArgs(int argc, char** argv);
+
+// Config file support for `netcache mount` (config.cc).
+std::string DefaultConfigPath();
+util::Result<std::vector<std::string>> ConfigArgs(const std::string& path, const CLI::App& mount);
 
 // "256M", "20G", "4096", "1.5G" -> bytes (binary units). Empty on bad input.
 std::optional<uint64_t> ParseSize(const std::string& text);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // main.cc — the netcache command: mount, umount, stat.
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +28,45 @@ int main(int argc, char** argv) {
   std::vector<char*> helper_argv;
   if (auto translated = cli::MountHelperArgs(argc, argv)) {
     helper_args = std::move(*translated);
+    for (std::string& arg : helper_args) helper_argv.push_back(arg.data());
+    argc = static_cast<int>(helper_argv.size());
+    argv = helper_argv.data();
+  }
+  // `netcache mount` reads its defaults from the config file: they go in front of the command
+  // line's own options, and since each option keeps its last value, the command line wins.
+  if (argc >= 2 && std::string(argv[1]) == "mount") {
+    std::string config = cli::DefaultConfigPath();
+    bool explicit_config = false;
+    std::vector<std::string> rest;
+    for (int i = 2; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--config" && i + 1 < argc) {
+        config = argv[++i];
+        explicit_config = true;
+      } else if (arg.rfind("--config=", 0) == 0) {
+        config = arg.substr(9);
+        explicit_config = true;
+      } else {
+        rest.push_back(arg);
+      }
+    }
+    bool use = explicit_config || std::ifstream(config).good();
+    if (use && !std::ifstream(config).good()) {
+      std::fprintf(stderr, "netcache mount: --config %s: cannot read it\n", config.c_str());
+      return 1;
+    }
+    std::vector<std::string> merged = {argv[0], "mount"};
+    if (use) {
+      auto from_file = cli::ConfigArgs(config, *app.get_subcommand("mount"));
+      if (!from_file.ok()) {
+        std::fprintf(stderr, "netcache mount: %s\n", from_file.status().message().c_str());
+        return 1;
+      }
+      merged.insert(merged.end(), from_file->begin(), from_file->end());
+    }
+    merged.insert(merged.end(), rest.begin(), rest.end());
+    helper_args = std::move(merged);
+    helper_argv.clear();
     for (std::string& arg : helper_args) helper_argv.push_back(arg.data());
     argc = static_cast<int>(helper_argv.size());
     argv = helper_argv.data();

@@ -58,6 +58,7 @@ struct MountArgs {
   std::vector<std::string> cache_include;
   std::vector<std::string> cache_exclude;
   std::string metrics_listen;
+  std::string config;  // Read by main.cc before parsing; listed here for --help.
 };
 
 int Fail(const std::string& message) {
@@ -280,6 +281,10 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
 CommandRunner AddMountCommand(CLI::App& app) {
   auto args = std::make_shared<MountArgs>();
   CLI::App* cmd = app.add_subcommand("mount", "Mount SOURCE at MOUNTPOINT with a persistent cache");
+  // Options may come twice (config file, then command line): the last one wins.
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--config", args->config,
+                  "TOML file of option defaults [default: ~/.config/netcache/config.toml]");
   cmd->add_option("SOURCE", args->source,
                   "Directory to cache (e.g. an NFS or SMB mount), or an http(s):// URL")
       ->required();

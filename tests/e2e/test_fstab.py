@@ -61,3 +61,48 @@ class FstabTest(MountTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConfigFileTest(MountTestCase):
+    def write_config(self, text, name="config.toml"):
+        path = os.path.join(self.scratch, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_defaults_from_the_file_and_the_command_line_wins(self):
+        self.write_origin("f", b"configured\n")
+        config = self.write_config(f'cache-dir = "{self.cache}"\nmemory_limit = "64M"\n'
+                                   'attr-timeout = 0.5\ncache-exclude = ["*.tmp"]\nallow-other = false\n')
+        run("mount", self.origin, self.mnt, "--config", config, "--memory-limit", "32M")
+        self.mounted.append(self.mnt)
+        stats = self.stats()
+        self.assertEqual(stats["cache_dir"], self.cache)          # From the file.
+        self.assertEqual(stats["folio_limit"], 32 * 1024 * 1024 // (128 * 1024))  # From the command line.
+        self.assertEqual(self.read_mounted("f"), b"configured\n")
+
+    def test_default_location_under_xdg_config_home(self):
+        self.write_origin("f", b"x")
+        xdg = os.path.join(self.scratch, "xdg")
+        os.makedirs(os.path.join(xdg, "netcache"))
+        with open(os.path.join(xdg, "netcache", "config.toml"), "w") as f:
+            f.write(f'cache-dir = "{self.cache}"\n')
+        result = subprocess.run([NETCACHE, "mount", self.origin, self.mnt], capture_output=True, text=True,
+                                env={**os.environ, "XDG_CONFIG_HOME": xdg}, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.mounted.append(self.mnt)
+        self.assertEqual(self.stats()["cache_dir"], self.cache)
+
+    def test_errors_name_the_line(self):
+        cases = [('cache-dir = "/x"\n\nbogus-key = 3\n', ":3: unknown key 'bogus-key'"),
+                 ('allow-other = "yes"\n', ":1: 'allow-other' is a flag"),
+                 ('cache-size = true\n', ":1: 'cache-size' takes a value"),
+                 ('cache-dir = \n', ":1:")]
+        for text, expected in cases:
+            config = self.write_config(text, "bad.toml")
+            result = run("mount", self.origin, self.mnt, "--config", config, check=False)
+            self.assertNotEqual(result.returncode, 0, text)
+            self.assertIn(expected, result.stderr, text)
+            self.assertFalse(os.path.ismount(self.mnt))
+        result = run("mount", self.origin, self.mnt, "--config", "/nonexistent.toml", check=False)
+        self.assertIn("cannot read", result.stderr)
