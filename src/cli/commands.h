@@ -24,6 +24,7 @@ CommandRunner AddInspectCommand(CLI::App& app);
 CommandRunner AddInvalidateCommand(CLI::App& app);
 CommandRunner AddPinCommand(CLI::App& app, bool pin);
 CommandRunner AddCullCommand(CLI::App& app);
+CommandRunner AddRevalidateCommand(CLI::App& app);
 CommandRunner AddPrefetchCommand(CLI::App& app);
 CommandRunner AddCacheCommand(CLI::App& app);
 

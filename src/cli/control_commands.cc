@@ -324,6 +324,39 @@ CommandRunner AddCullCommand(CLI::App& app) {
   };
 }
 
+CommandRunner AddRevalidateCommand(CLI::App& app) {
+  struct Args {
+    std::string mountpoint;
+    double older_than = 0;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("revalidate",
+                                     "Re-check open files' versions with the origin (cached data of unchanged files is kept)");
+  cmd->add_option("MOUNTPOINT", args->mountpoint, "A netcache mountpoint")->required();
+  cmd->add_option("--older-than", args->older_than, "Only files last checked more than SECONDS ago")
+      ->default_val(0);
+  cmd->add_flag("--json", args->json, "Print one JSON object");
+  return [args]() -> int {
+    json reply;
+    std::string error;
+    if (!Control(args->mountpoint, "revalidate\t" + std::to_string(args->older_than), &reply, &error)) {
+      std::fprintf(stderr, "netcache revalidate: %s\n", error.c_str());
+      return 1;
+    }
+    reply.erase("ok");
+    if (args->json) {
+      std::printf("%s\n", reply.dump().c_str());
+    } else {
+      std::printf("checked %llu files: %llu changed, %llu failed\n",
+                  static_cast<unsigned long long>(reply["checked"].get<uint64_t>()),
+                  static_cast<unsigned long long>(reply["changed"].get<uint64_t>()),
+                  static_cast<unsigned long long>(reply["failed"].get<uint64_t>()));
+    }
+    return reply["failed"].get<uint64_t>() == 0 ? 0 : 1;
+  };
+}
+
 CommandRunner AddPrefetchCommand(CLI::App& app) {
   struct Args {
     std::vector<std::string> paths;

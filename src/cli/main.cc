@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       {"pin", cli::AddPinCommand(app, true)},
       {"unpin", cli::AddPinCommand(app, false)},
       {"cull", cli::AddCullCommand(app)},
+      {"revalidate", cli::AddRevalidateCommand(app)},
       {"cache", cli::AddCacheCommand(app)},
   };
   std::vector<std::string> helper_args;

@@ -30,7 +30,8 @@ std::optional<std::vector<std::string>> MountHelperArgs(int argc, char** argv) {
   std::vector<std::string> rest(argv + 1, argv + argc);
   bool has_o = std::find(rest.begin(), rest.end(), "-o") != rest.end();
   static const std::set<std::string> kCommands = {"mount", "umount", "stat", "inspect", "prefetch",
-                                                  "invalidate", "pin", "unpin", "cull", "cache"};
+                                                  "invalidate", "pin", "unpin", "cull", "cache",
+                                                  "revalidate"};
   bool looks_like_helper = rest.size() >= 2 && !kCommands.count(rest[0]) && rest[0][0] != '-' && has_o;
   if (!as_helper && !looks_like_helper) return std::nullopt;
   std::vector<std::string> out = {"netcache", "mount"};

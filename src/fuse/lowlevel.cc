@@ -364,9 +364,11 @@ void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) n
   } else if (std::strcmp(name, kCachedXattr) == 0) {
     auto node = impl->inodes.Get(ino);
     if (!node) return (void)fuse_reply_err(req, ESTALE);
-    std::lock_guard lock(node->mu);
-    if (!node->file) return (void)fuse_reply_err(req, ENODATA);
-    value = std::to_string(node->file->BytesCached());
+    auto attr = impl->ctx.origin->GetAttr(node->path);
+    if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
+    if (attr->type != origin::FileType::kRegular) return (void)fuse_reply_err(req, ENODATA);
+    // Also for files not opened yet: what an earlier run left in the cache counts.
+    value = std::to_string(impl->ctx.netfs->GetInode(node->path, *attr)->BytesCached());
   } else {
     return (void)fuse_reply_err(req, ENODATA);
   }
@@ -477,6 +479,12 @@ std::string HandleControl(Session::Impl* impl, const std::string& request) noexc
     auto freed = impl->ctx.cache->Cull(std::strtoull(arg.c_str(), nullptr, 10));
     if (!freed.ok()) return ControlError(freed.status().ToString());
     return "{\"ok\":true,\"freed_bytes\":" + std::to_string(*freed) + "}";
+  }
+  if (command == "revalidate") {
+    auto older = std::chrono::nanoseconds(static_cast<int64_t>(std::strtod(arg.c_str(), nullptr) * 1e9));
+    auto result = impl->ctx.netfs->RevalidateAll(older);
+    return "{\"ok\":true,\"checked\":" + std::to_string(result.checked) + ",\"changed\":" +
+           std::to_string(result.changed) + ",\"failed\":" + std::to_string(result.failed) + "}";
   }
   if (command != "inspect" && command != "invalidate" && command != "pin" && command != "unpin") {
     return ControlError("unknown command " + command);

@@ -111,7 +111,8 @@ MetadataCachingOrigin::MetadataCachingOrigin(origin::Origin* inner, std::string 
 
 template <typename T, typename Fetch, typename Encode, typename Decode>
 util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std::string& path,
-                                              Fetch fetch, Encode encode, Decode decode) {
+                                              Fetch fetch, Encode encode, Decode decode,
+                                              bool use_ttl) {
   const std::string key = kind + ":" + path;
   std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata(key);
   T cached{};
@@ -126,7 +127,7 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
     stats_.offline_misses.fetch_add(1, std::memory_order_relaxed);
     return Status::Error(Code::kNotFound, path + ": not in the cache (offline)");
   }
-  if (have && age >= 0 && age < options_.ttl.count()) {
+  if (use_ttl && have && age >= 0 && age < options_.ttl.count()) {
     stats_.hits.fetch_add(1, std::memory_order_relaxed);
     return cached;
   }
@@ -168,6 +169,11 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetAttr(const std::string& pat
     return root;
   }
   return attr;
+}
+
+util::Result<origin::Attr> MetadataCachingOrigin::GetAttrFresh(const std::string& path) {
+  return Cached<origin::Attr>(
+      "attr", path, [&] { return inner_->GetAttr(path); }, EncodeAttr, DecodeAttr, /*use_ttl=*/false);
 }
 
 util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ReadDir(const std::string& path) {

@@ -46,6 +46,8 @@ class MetadataCachingOrigin final : public origin::Origin {
 
   std::string VolumeKey() const override { return volume_key_; }
   util::Result<origin::Attr> GetAttr(const std::string& path) override;
+  // Skips the within-TTL shortcut (still falls back to the cache as the policy says).
+  util::Result<origin::Attr> GetAttrFresh(const std::string& path) override;
   util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string& path) override;
   util::Result<std::string> ReadLink(const std::string& path) override;
   util::Result<origin::FsStats> StatFs() override;
@@ -57,7 +59,7 @@ class MetadataCachingOrigin final : public origin::Origin {
  private:
   template <typename T, typename Fetch, typename Encode, typename Decode>
   util::Result<T> Cached(const std::string& kind, const std::string& path, Fetch fetch,
-                         Encode encode, Decode decode);
+                         Encode encode, Decode decode, bool use_ttl = true);
 
   origin::Origin* const inner_;
   const std::string volume_key_;

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -113,6 +114,15 @@ class Netfs {
   std::shared_ptr<Inode> GetInode(const std::string& path, const origin::Attr& attr);
   Stats& stats() { return stats_; }
   origin::Origin* origin() { return origin_; }
+
+  struct RevalidateResult {
+    uint64_t checked = 0;
+    uint64_t changed = 0;
+    uint64_t failed = 0;
+  };
+  // Asks the origin again for every live file last checked longer than `older_than` ago; keeps
+  // the data of unchanged files (`netcache revalidate`).
+  RevalidateResult RevalidateAll(std::chrono::nanoseconds older_than);
   void WaitIdle();
 
  private:
@@ -145,6 +155,7 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // Takes fresh attributes from the origin. A new version drops all cached data of the old
   // one (waiting for copies to the cache in flight) and returns true.
   bool Revalidate(const origin::Attr& fresh);
+  std::chrono::steady_clock::time_point ValidatedAt() const;
   // Forgets all cached data of the file, in memory and on disk (`netcache invalidate`).
   void DropCache();
   // The file's cookie (null when not caching), for inspection and pinning.
@@ -183,6 +194,7 @@ class Inode : public std::enable_shared_from_this<Inode> {
   std::condition_variable invalidated_cv_;
   origin::Attr attr_;            // Protected by mu_.
   uint64_t generation_ = 0;      // Protected by mu_. Bumped on each version change.
+  std::chrono::steady_clock::time_point validated_at_;  // Protected by mu_. Last origin check.
   int invalidating_ = 0;         // Protected by mu_. Readers wait while it is non-zero.
   folio::Mapping mapping_;
   std::shared_ptr<fscache::Cookie> cookie_;  // Null when not caching.

@@ -68,8 +68,32 @@ IoToken::~IoToken() {
 ReadRequest::ReadRequest(std::shared_ptr<Inode> owner)
     : token(Io::NetfsOf(*owner)), inode(std::move(owner)) {}
 
+Netfs::RevalidateResult Netfs::RevalidateAll(std::chrono::nanoseconds older_than) {
+  std::vector<std::shared_ptr<Inode>> live;
+  {
+    std::lock_guard lock(inodes_mu_);
+    for (auto& [path, weak] : inodes_) {
+      if (auto inode = weak.lock()) live.push_back(std::move(inode));
+    }
+  }
+  RevalidateResult result;
+  const auto cutoff = std::chrono::steady_clock::now() - older_than;
+  for (const auto& inode : live) {
+    if (inode->ValidatedAt() > cutoff) continue;
+    ++result.checked;
+    auto fresh = origin_->GetAttrFresh(inode->path());
+    if (!fresh.ok()) {
+      ++result.failed;
+      continue;
+    }
+    if (inode->Revalidate(*fresh)) ++result.changed;
+  }
+  return result;
+}
+
 Inode::Inode(Netfs* netfs, std::string path, const origin::Attr& attr)
-    : netfs_(netfs), path_(std::move(path)), attr_(attr), mapping_(netfs->pool_) {
+    : netfs_(netfs), path_(std::move(path)), attr_(attr),
+      validated_at_(std::chrono::steady_clock::now()), mapping_(netfs->pool_) {
   if (netfs->volume_ && netfs->options_.admission.Admits(path_, attr.size)) {
     cookie_ = netfs->volume_->AcquireCookie(path_, attr.version, attr.size);
   }
@@ -99,9 +123,15 @@ bool Inode::SameGeneration(uint64_t generation) {
   return generation == generation_ && invalidating_ == 0;
 }
 
+std::chrono::steady_clock::time_point Inode::ValidatedAt() const {
+  std::lock_guard lock(mu_);
+  return validated_at_;
+}
+
 bool Inode::Revalidate(const origin::Attr& fresh) {
   {
     std::lock_guard lock(mu_);
+    validated_at_ = std::chrono::steady_clock::now();
     bool changed = fresh.version != attr_.version;
     attr_ = fresh;
     if (!changed) {

@@ -61,6 +61,8 @@ class Origin {
   // Identifies the origin for the cache's volume (e.g. "posix:/srv/share").
   virtual std::string VolumeKey() const = 0;
   virtual util::Result<Attr> GetAttr(const std::string& path) = 0;
+  // As GetAttr, but past any caching layer in front of the origin.
+  virtual util::Result<Attr> GetAttrFresh(const std::string& path) { return GetAttr(path); }
   virtual util::Result<std::vector<DirEntry>> ReadDir(const std::string& path) = 0;
   virtual util::Result<std::string> ReadLink(const std::string& path) = 0;
   virtual util::Result<FsStats> StatFs() = 0;

@@ -101,6 +101,24 @@ class SmallDiskTest(MountTestCase):
         finally:
             subprocess.run(["umount", "-l", self.cache], capture_output=True)
 
+    def test_free_space_thresholds_start_and_stop_culling(self):
+        files = {f"f{i}": random_bytes(512 * 1024, 600 + i) for i in range(8)}
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        # 3 MiB disk: culling starts below 40% free (1.2 MiB) and runs until 60% is free.
+        self.mount("--bcull", "40", "--brun", "60", "--bstop", "10")
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data)
+
+        def free_pct():
+            st = os.statvfs(self.cache)
+            return 100.0 * st.f_bavail / st.f_blocks
+
+        self.wait_for(lambda: self.stats()["culled_files"] > 0 and free_pct() >= 40, "the culler")
+        self.assertGreaterEqual(free_pct(), 10)  # Writes stopped before bstop.
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data)
+
     def test_full_cache_disk_keeps_serving_correct_bytes(self):
         data = random_bytes(12 * MIB, 400)
         self.write_origin("big", data)

@@ -125,6 +125,28 @@ class CommandsTest(MountTestCase):
         with self.assertRaises(urllib.error.HTTPError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=10)
 
+    def test_revalidate_rechecks_open_files_and_keeps_unchanged_data(self):
+        self.umount()
+        self.mount("--attr-timeout", "60")
+        held = {rel: open(os.path.join(self.mnt, rel), "rb") for rel in ("a", "dir/b")}
+        try:
+            for f in held.values():
+                f.read()
+            self.wait_for(lambda: self.inspect("dir/b")["cached_bytes"] == MIB, "the copy to the cache")
+            new_b = random_bytes(MIB, 99)
+            self.write_origin("dir/b", new_b)
+            os.utime(os.path.join(self.origin, "dir/b"), ns=(0, 10**18))
+            result = json.loads(run("revalidate", self.mnt, "--json").stdout)
+            self.assertGreaterEqual(result["checked"], 2)
+            self.assertEqual(result["changed"], 1)
+            self.assertEqual(result["failed"], 0)
+            self.assertEqual(self.inspect("a")["cached_bytes"], len(self.files["a"]))  # Kept.
+            self.assertEqual(self.inspect("dir/b")["cached_bytes"], 0)                # Dropped.
+            self.assertIn("checked", run("revalidate", self.mnt, "--older-than", "3600").stdout)
+        finally:
+            for f in held.values():
+                f.close()
+
     def test_commands_refuse_paths_outside_mounts(self):
         for args in (["inspect", self.origin + "/a"], ["invalidate", self.origin], ["cull", self.origin, "--to", "0"]):
             result = run(*args, check=False)
