@@ -138,28 +138,40 @@ class Cache final : public fscache::Backend {
     space_.Start();
   }
 
+  // A volume per origin, owned by one daemon through its lock. A second daemon for the same
+  // origin (two mounts of one source sharing a cache dir) takes the next free slot, so the two
+  // never write the same files; a later mount takes the first free slot again.
   util::Result<std::unique_ptr<fscache::BackendVolume>> AcquireVolume(
       const std::string& key) override {
-    std::string dir = dir_ + "/v-" + HexHash(key).substr(0, 20);
-    Status status = MakeDirs(dir);
-    if (!status.ok()) return status;
-    std::string lock_path = dir + "/lock";
-    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::FromErrno(errno, "cannot use cache directory " + dir_);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return Status::Error(Code::kBusy, "the cache for this source in " + dir_ +
-                                            " is in use by another netcache process");
+    constexpr int kSlots = 8;
+    for (int slot = 0; slot < kSlots; ++slot) {
+      std::string id = slot == 0 ? key : key + "#" + std::to_string(slot);
+      std::string dir = dir_ + "/v-" + HexHash(id).substr(0, 20);
+      Status status = MakeDirs(dir);
+      if (!status.ok()) return status;
+      std::string lock_path = dir + "/lock";
+      int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) return Status::FromErrno(errno, "cannot use cache directory " + dir_);
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        continue;
+      }
+      if (slot > 0) {
+        NC_LOG_INFO("the cache of %s in %s is in use by another netcache; using slot %d", key.c_str(),
+                    dir_.c_str(), slot);
+      }
+      // For people looking at the cache: which origin this volume belongs to.
+      std::string key_path = dir + "/volume.key";
+      if (FILE* f = std::fopen(key_path.c_str(), "w")) {
+        std::fprintf(f, "%s\n", key.c_str());
+        std::fclose(f);
+      }
+      space_.AddVolumeDir(dir);
+      space_.Rescan();  // Counts the volume's own directory and files.
+      return std::unique_ptr<fscache::BackendVolume>(new Volume(dir, fd, granule_, &space_));
     }
-    // For people looking at the cache: which origin this volume belongs to.
-    std::string key_path = dir + "/volume.key";
-    if (FILE* f = std::fopen(key_path.c_str(), "w")) {
-      std::fprintf(f, "%s\n", key.c_str());
-      std::fclose(f);
-    }
-    space_.AddVolumeDir(dir);
-    space_.Rescan();  // Counts the volume's own directory and files.
-    return std::unique_ptr<fscache::BackendVolume>(new Volume(dir, fd, granule_, &space_));
+    return Status::Error(Code::kBusy, "the cache for this source in " + dir_ + " is in use by " +
+                                          std::to_string(kSlots) + " other netcache processes");
   }
 
   std::string Describe() const override { return dir_; }

@@ -239,7 +239,9 @@ void Space::Loop() noexcept {
       if (stopping_) return;
       kicked_ = false;
     }
-    if (SteadyNs() - last_rescan > 30'000'000'000LL) {
+    // Other daemons may write to the same directory: re-measure it now and then, so the quota
+    // is one for all of them.
+    if (SteadyNs() - last_rescan > 5'000'000'000LL) {
       Rescan();
       last_rescan = SteadyNs();
     }
