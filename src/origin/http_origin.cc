@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "origin/http_origin.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -63,7 +67,6 @@ struct RangeRead {
   Validator validator;
   std::string version;
   bool started = false;
-  uint64_t skip = 0;       // Bytes to drop first (server without range support).
   uint64_t received = 0;   // Bytes placed into iov.
   bool complete = false;   // Everything wanted arrived; an abort after it is not an error.
   Status failure;          // Set by the sink; ends the transfer.
@@ -99,7 +102,7 @@ bool ParseContentRange(const std::string& value, uint64_t* first, uint64_t* last
 class HttpOrigin final : public Origin {
  public:
   HttpOrigin(std::string base, HttpClientOptions options, util::ThreadPool* pool)
-      : base_(std::move(base)), client_(std::move(options), pool) {}
+      : base_(std::move(base)), pool_(pool), client_(std::move(options), pool) {}
 
   std::string VolumeKey() const override { return "http:" + base_; }
 
@@ -172,6 +175,10 @@ class HttpOrigin final : public Origin {
     read->version = version;
     if (read->want == 0 || pos >= read->validator.size) {
       done(Status::Ok(), 0);
+      return;
+    }
+    if (ignores_ranges_.load(std::memory_order_relaxed)) {
+      ReadWhole(UrlOf(path, false), version, read->validator.size, pos, std::move(read->iov), done);
       return;
     }
     uint64_t last = std::min(pos + read->want, read->validator.size) - 1;
@@ -265,32 +272,29 @@ class HttpOrigin final : public Origin {
           read.failure = Status::Error(Code::kStale, "changed on the server");
           return false;
         }
+        // The server ignores Range: stop here; Finish() reads through a whole-file download.
         read.no_ranges = true;
-        read.skip = read.pos;
+        ignores_ranges_.store(true, std::memory_order_relaxed);
         if (!warned_no_ranges_.exchange(true)) {
-          NC_LOG_WARN("%s ignores Range requests; reading files from their start", base_.c_str());
+          NC_LOG_WARN("%s ignores Range requests; fetching each file whole, once", base_.c_str());
         }
+        return false;
       } else {
         return true;  // An error page: discarded, judged by the status in Finish().
       }
     }
     if (response.status != 200 && response.status != 206) return true;
-    if (read.skip > 0) {
-      size_t n = std::min<uint64_t>(len, read.skip);
-      read.skip -= n;
-      data += n;
-      len -= n;
-    }
     read.Place(data, len);
-    if (read.received >= read.want) {
-      read.complete = true;
-      return !read.no_ranges;  // Stop a full-body download once we have our part.
-    }
+    if (read.received >= read.want) read.complete = true;
     return true;
   }
 
   void Finish(RangeRead& read, const std::string& url, const HttpResponse& response,
               const ReadCompletion& done) {
+    if (read.no_ranges) {
+      ReadWhole(url, read.version, read.validator.size, read.pos, std::move(read.iov), done);
+      return;
+    }
     if (!read.failure.ok()) {
       Status failure = read.failure;
       done(Status::Error(failure.code(), url + ": " + failure.message(), failure.retryable()), 0);
@@ -318,12 +322,171 @@ class HttpOrigin final : public Origin {
     done(Status::Ok(), static_cast<size_t>(read.received));
   }
 
+  // One whole-file download from a server without Range support: the body goes to an unlinked
+  // temporary file, and reads are answered from it as soon as their bytes are there.
+  struct Spill {
+    std::string url;
+    std::string version;
+    uint64_t size = 0;
+    int fd = -1;
+    uint64_t available = 0;  // Protected by mu_ (the origin's).
+    bool finished = false;   // Protected by mu_.
+    Status error;            // Protected by mu_.
+    struct Waiter {
+      uint64_t pos;
+      std::vector<IoVec> iov;
+      ReadCompletion done;
+    };
+    std::vector<Waiter> waiters;  // Protected by mu_.
+    ~Spill() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+
+  void ReadWhole(const std::string& url, const std::string& version, uint64_t size, uint64_t pos,
+                 std::vector<IoVec> iov, ReadCompletion done) {
+    std::shared_ptr<Spill> spill;
+    bool start = false;
+    {
+      std::lock_guard lock(mu_);
+      auto it = spills_.find(url);
+      if (it != spills_.end() && it->second->version == version &&
+          (!it->second->finished || it->second->error.ok())) {
+        spill = it->second;
+      } else {
+        spill = std::make_shared<Spill>();
+        spill->url = url;
+        spill->version = version;
+        spill->size = size;
+        spill->fd = ::open(SpillDir().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (spill->fd < 0) {
+          done(Status::FromErrno(errno, "temporary file for " + url), 0);
+          return;
+        }
+        // Few at a time: each holds a whole file on local disk until replaced.
+        if (spills_.size() >= 4) spills_.erase(spills_.begin());
+        spills_[url] = spill;
+        start = true;
+      }
+      spill->waiters.push_back({pos, std::move(iov), std::move(done)});
+    }
+    if (start) StartWholeDownload(spill);
+    ServeSpill(spill);
+  }
+
+  static std::string SpillDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    return tmp != nullptr && tmp[0] == '/' ? tmp : "/tmp";
+  }
+
+  void StartWholeDownload(const std::shared_ptr<Spill>& spill) {
+    HttpRequest request;
+    request.url = spill->url;
+    auto validator = ParseVersion(spill->version);
+    request.on_body = [this, spill, started = false, validator](const char* data, size_t len,
+                                                                const HttpResponse& response) mutable {
+      if (response.status != 200) return true;  // An error page; judged when finished.
+      if (!started) {
+        started = true;
+        std::string seen = ResponseValidator(response, spill->version);
+        if (!validator.if_range.empty() && seen != validator.if_range) {
+          std::lock_guard lock(mu_);
+          spill->error = Status::Error(Code::kStale, spill->url + ": changed on the server");
+          return false;
+        }
+      }
+      uint64_t at;
+      {
+        std::lock_guard lock(mu_);
+        at = spill->available;
+      }
+      if (::pwrite(spill->fd, data, len, static_cast<off_t>(at)) != static_cast<ssize_t>(len)) {
+        std::lock_guard lock(mu_);
+        spill->error = Status::FromErrno(errno, "temporary file for " + spill->url);
+        return false;
+      }
+      {
+        std::lock_guard lock(mu_);
+        spill->available += len;
+      }
+      ServeSpill(spill);
+      return true;
+    };
+    client_.Submit(std::move(request), [this, spill](HttpResponse response) {
+      {
+        std::lock_guard lock(mu_);
+        spill->finished = true;
+        if (spill->error.ok()) {
+          Status status = StatusOf(response, spill->url);
+          if (!status.ok()) {
+            spill->error = status;
+          } else if (spill->available < spill->size) {
+            spill->error = Status::Error(Code::kUnavailable, spill->url + ": reply body cut short", true);
+          }
+        }
+        if (!spill->error.ok()) {
+          auto it = spills_.find(spill->url);
+          if (it != spills_.end() && it->second == spill) spills_.erase(it);  // Next read retries.
+        }
+      }
+      ServeSpill(spill);
+    });
+  }
+
+  // Completes the waiters whose bytes have arrived (or all of them, once the download ended).
+  void ServeSpill(const std::shared_ptr<Spill>& spill) {
+    std::vector<Spill::Waiter> ready;
+    Status error;
+    bool finished;
+    uint64_t available;
+    {
+      std::lock_guard lock(mu_);
+      finished = spill->finished;
+      error = spill->error;
+      available = spill->available;
+      auto& waiters = spill->waiters;
+      for (auto it = waiters.begin(); it != waiters.end();) {
+        uint64_t want = 0;
+        for (const IoVec& v : it->iov) want += v.len;
+        uint64_t end = std::min(it->pos + want, spill->size);
+        if (available >= end || finished || !error.ok()) {
+          ready.push_back(std::move(*it));
+          it = waiters.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (Spill::Waiter& waiter : ready) {
+      if (!error.ok()) {
+        pool_->Submit([done = std::move(waiter.done), error] { done(error, 0); });
+        continue;
+      }
+      size_t transferred = 0;
+      uint64_t at = waiter.pos;
+      for (const IoVec& v : waiter.iov) {
+        if (at >= available) break;
+        size_t n = static_cast<size_t>(std::min<uint64_t>(v.len, available - at));
+        ssize_t got = ::pread(spill->fd, v.base, n, static_cast<off_t>(at));
+        if (got <= 0) break;
+        transferred += static_cast<size_t>(got);
+        at += static_cast<uint64_t>(got);
+        if (static_cast<size_t>(got) < v.len) break;
+      }
+      // Not on the caller's thread: this may be the HTTP loop, which must not wait on readers.
+      pool_->Submit([done = std::move(waiter.done), transferred] { done(Status::Ok(), transferred); });
+    }
+  }
+
   const std::string base_;
+  util::ThreadPool* const pool_;  // Borrowed: completions run here.
   HttpClient client_;
   std::mutex mu_;
   // Types of the entries of directories listed so far, by directory path. Protected by mu_.
   std::map<std::string, std::map<std::string, FileType>> listings_;
   std::atomic<bool> warned_no_ranges_{false};
+  std::atomic<bool> ignores_ranges_{false};  // Learned from the first full reply to a range.
+  std::map<std::string, std::shared_ptr<Spill>> spills_;  // Protected by mu_. By URL.
 };
 
 }  // namespace

@@ -28,6 +28,7 @@ class FaultProxy:
         self.mode = None
         self.remaining = 0
         self.injected = 0
+        self.full_gets = 0  # GETs of whole files (no Range header).
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -58,6 +59,9 @@ class FaultProxy:
 
             def take_fault(self):
                 if "Range" not in self.headers:
+                    if self.command == "GET" and not self.path.endswith("/"):
+                        with proxy.lock:
+                            proxy.full_gets += 1
                     return None
                 with proxy.lock:
                     if proxy.remaining <= 0:

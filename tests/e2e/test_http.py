@@ -266,6 +266,11 @@ class HttpFaultTest(HttpTestCase):
                 self.assertEqual(f.read(70000), self.data[pos:pos + 70000])
         self.assertEqual(self.read_mounted("f"), self.data)
         self.assertGreater(self.proxy.injected, 0)
+        # Fetched whole, once: later reads come from that download, not new ones per range.
+        self.assertLessEqual(self.stats()["bytes_from_origin"], 2 * len(self.data))
+        self.assertLessEqual(self.proxy.full_gets, 2)
+        self.assertLessEqual(self.proxy.injected, 2)  # Ranges are not even tried once it is known.
+        self.assertEqual(self.stats()["origin_errors"], 0)
 
     def test_persistent_failure_is_eio_and_the_daemon_survives(self):
         self.mount_proxy(retries="1")
