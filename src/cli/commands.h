@@ -32,6 +32,9 @@ CommandRunner AddCacheCommand(CLI::App& app);
 // from mount.fuse3), the equivalent `netcache mount ...` arguments.
 std::optional<std::vector<std::string>> MountHelperArgs(int argc, char** argv);
 
+// /proc/self/mountinfo fields escape spaces and such as octal (\040).
+std::string UnescapeMountinfo(const std::string& field);
+
 // Config file support for `netcache mount` (config.cc).
 std::string DefaultConfigPath();
 util::Result<std::vector<std::string>> ConfigArgs(const std::string& path, const CLI::App& mount);

@@ -27,19 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string Unescape(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += field[i];
-    }
-  }
-  return out;
-}
-
 struct MountedPath {
   std::string mount_root;
   std::string relative;  // "" for the root.
@@ -65,7 +52,7 @@ bool FindMount(const std::string& path, MountedPath* out, std::string* error) {
     std::string fstype;
     tail >> fstype;
     if (fstype != "fuse.netcache") continue;
-    std::string mp = Unescape(mount_point);
+    std::string mp = UnescapeMountinfo(mount_point);
     bool above = target == mp || (target.rfind(mp + "/", 0) == 0) || mp == "/";
     if (above && mp.size() > best.size()) best = mp;
   }

@@ -66,8 +66,9 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-// /proc/self/mountinfo escapes spaces and such as octal (\040).
-std::string Unescape(const std::string& field) {
+}  // namespace
+
+std::string UnescapeMountinfo(const std::string& field) {
   std::string out;
   for (size_t i = 0; i < field.size(); ++i) {
     if (field[i] == '\\' && i + 3 < field.size()) {
@@ -80,6 +81,8 @@ std::string Unescape(const std::string& field) {
   return out;
 }
 
+namespace {
+
 bool IsMountPoint(const std::string& path) {
   std::ifstream mountinfo("/proc/self/mountinfo");
   std::string line;
@@ -87,7 +90,7 @@ bool IsMountPoint(const std::string& path) {
     std::istringstream fields(line);
     std::string id, parent, devno, root, mount_point;
     fields >> id >> parent >> devno >> root >> mount_point;
-    if (Unescape(mount_point) == path) return true;
+    if (UnescapeMountinfo(mount_point) == path) return true;
   }
   return false;
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "fuse/control.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -10,7 +9,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 
 #include "util/log.h"
 
@@ -51,52 +49,11 @@ util::Result<std::unique_ptr<ControlServer>> ControlServer::Start(std::string so
 }
 
 ControlServer::ControlServer(std::string path, int fd, Handler handler)
-    : path_(std::move(path)), listen_fd_(fd), handler_(std::move(handler)) {
-  NC_CHECK(::pipe2(wake_fds_, O_CLOEXEC) == 0);
-  thread_ = std::thread([this] { Loop(); });
-}
+    : path_(std::move(path)),
+      server_(fd, "\n", [handler = std::move(handler)](const std::string& request) {
+        return handler(request) + "\n";
+      }) {}
 
-ControlServer::~ControlServer() {
-  char byte = 0;
-  (void)!::write(wake_fds_[1], &byte, 1);
-  thread_.join();
-  ::close(listen_fd_);
-  ::close(wake_fds_[0]);
-  ::close(wake_fds_[1]);
-  ::unlink(path_.c_str());
-}
-
-void ControlServer::Loop() noexcept {
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fds_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (fds[1].revents != 0) return;
-    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    // One request per connection; commands are rare and short, so they are served in turn.
-    timeval timeout = {10, 0};
-    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    std::string request;
-    char buf[4096];
-    while (request.find('\n') == std::string::npos && request.size() < 65536) {
-      ssize_t n = ::read(client, buf, sizeof(buf));
-      if (n <= 0) break;
-      request.append(buf, static_cast<size_t>(n));
-    }
-    if (size_t end = request.find('\n'); end != std::string::npos) {
-      std::string reply = handler_(request.substr(0, end)) + "\n";
-      size_t done = 0;
-      while (done < reply.size()) {
-        ssize_t n = ::write(client, reply.data() + done, reply.size() - done);
-        if (n <= 0) break;
-        done += static_cast<size_t>(n);
-      }
-    }
-    ::close(client);
-  }
-}
+ControlServer::~ControlServer() { ::unlink(path_.c_str()); }
 
 }  // namespace nc_fuse

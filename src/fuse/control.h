@@ -4,12 +4,11 @@
 // reply line out. Its path is published in the "user.netcache.stats" attribute.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "fuse/socket_server.h"
 #include "util/status.h"
 
 namespace nc_fuse {
@@ -23,13 +22,9 @@ class ControlServer {
 
  private:
   ControlServer(std::string path, int fd, Handler handler);
-  void Loop() noexcept;
 
   const std::string path_;
-  const int listen_fd_;
-  int wake_fds_[2] = {-1, -1};
-  const Handler handler_;
-  std::thread thread_;
+  SocketServer server_;
 };
 
 // Where a daemon's socket goes: /run/netcache (root), else $XDG_RUNTIME_DIR, else /tmp.

@@ -6,8 +6,8 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "fuse/socket_server.h"
 #include "util/status.h"
 
 namespace nc_fuse {
@@ -17,16 +17,10 @@ class MetricsServer {
   // `listen` is "HOST:PORT" with a numeric IPv4 host; `render` produces the page.
   static util::Result<std::unique_ptr<MetricsServer>> Start(const std::string& listen,
                                                            std::function<std::string()> render);
-  ~MetricsServer();
-
  private:
   MetricsServer(int fd, std::function<std::string()> render);
-  void Loop() noexcept;
 
-  const int listen_fd_;
-  int wake_fds_[2] = {-1, -1};
-  const std::function<std::string()> render_;
-  std::thread thread_;
+  SocketServer server_;
 };
 
 }  // namespace nc_fuse
