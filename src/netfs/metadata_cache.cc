@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "netfs/metadata_cache.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/log.h"
@@ -134,8 +135,10 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   util::Result<T> fresh = fetch();
   if (fresh.ok()) {
     std::string value = encode(*fresh);
-    // Rewrite only what changed or is getting old, so lookups do not each cost a disk write.
-    if (!have || stored->value != value || age >= options_.ttl.count()) {
+    // Rewrite only what changed, or a record a minute old (its time bounds --stale-if-error and
+    // lets a remount skip the origin), so lookups do not each cost a disk write.
+    const int64_t refresh_ns = std::max<int64_t>(options_.ttl.count(), 60'000'000'000LL);
+    if (!have || stored->value != value || age >= refresh_ns) {
       volume_->PutMetadata(key, {value, now});
     }
     return fresh;

@@ -136,6 +136,7 @@ class Netfs {
   Stats stats_;
   std::mutex inodes_mu_;
   std::map<std::string, std::weak_ptr<Inode>> inodes_;  // Protected by inodes_mu_.
+  size_t prune_at_ = 1024;                               // Protected by inodes_mu_.
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
   int64_t in_flight_ = 0;  // Protected by idle_mu_. Live ReadRequests (see IoToken).

@@ -40,10 +40,14 @@ std::shared_ptr<Inode> Netfs::GetInode(const std::string& path, const origin::At
     if (!inode) {
       inode = std::make_shared<Inode>(this, path, attr);
       slot = inode;
+      // Drop entries of inodes that died meanwhile whenever the map has doubled, so it stays
+      // proportional to the live inodes at amortised O(1) per insertion.
+      if (inodes_.size() >= prune_at_) {
+        std::erase_if(inodes_, [](auto& e) { return e.second.expired(); });
+        prune_at_ = std::max<size_t>(1024, 2 * inodes_.size());
+      }
       return inode;
     }
-    // Drop entries of inodes that died meanwhile, now and then, so the map stays small.
-    if (inodes_.size() > 1024) std::erase_if(inodes_, [](auto& e) { return e.second.expired(); });
   }
   inode->Revalidate(attr);
   return inode;
