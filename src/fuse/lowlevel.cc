@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <future>
+#include <map>
 #include <vector>
 
 #include "fuse/control.h"
@@ -15,6 +17,7 @@
 #include "fuse/inode_table.h"
 #include "fuse/session.h"
 #include "util/log.h"
+#include "util/thread_pool.h"
 
 namespace nc_fuse {
 
@@ -28,6 +31,9 @@ struct Session::Impl {
   bool mounted = false;
   std::unique_ptr<ControlServer> control;
   std::unique_ptr<MetricsServer> metrics;
+  // readdirplus asks the origin for many entries' attributes at once (one round trip each on
+  // HTTP), so they run in parallel here.
+  util::ThreadPool attr_pool{"nc-attrs", 8};
 };
 
 namespace {
@@ -296,6 +302,7 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
   if (!dir) return (void)fuse_reply_err(req, ESTALE);
   std::vector<char> buf(size);
   size_t used = 0;
+  std::map<size_t, util::Result<origin::Attr>> prefetched;
   for (size_t i = static_cast<size_t>(off); i < handle->entries.size(); ++i) {
     const origin::DirEntry& entry = handle->entries[i];
     off_t next = static_cast<off_t>(i + 1);
@@ -313,7 +320,23 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
     // Checked before the lookup so an entry that does not fit raises no lookup count.
     if (fuse_add_direntry_plus(req, nullptr, 0, entry.name.c_str(), nullptr, 0) > room) break;
     std::string path = origin::JoinPath(dir->path, entry.name);
-    auto attr = impl->ctx.origin->GetAttr(path);
+    if (!prefetched.count(i)) {
+      // Fetch the attributes of the entries that can still fit, all at once.
+      size_t budget = size - used;
+      std::vector<std::pair<size_t, std::future<util::Result<origin::Attr>>>> pending;
+      for (size_t j = i; j < handle->entries.size() && j < i + 64; ++j) {
+        size_t need = fuse_add_direntry_plus(req, nullptr, 0, handle->entries[j].name.c_str(), nullptr, 0);
+        if (need > budget) break;
+        budget -= need;
+        auto promise = std::make_shared<std::promise<util::Result<origin::Attr>>>();
+        pending.emplace_back(j, promise->get_future());
+        impl->attr_pool.Submit([impl, promise, p = origin::JoinPath(dir->path, handle->entries[j].name)] {
+          promise->set_value(impl->ctx.origin->GetAttr(p));
+        });
+      }
+      for (auto& [j, future] : pending) prefetched.emplace(j, future.get());
+    }
+    auto attr = std::move(prefetched.at(i));
     if (!attr.ok()) continue;  // Gone since the listing was taken.
     auto node = impl->inodes.Lookup(path);
     fuse_entry_param param = {};

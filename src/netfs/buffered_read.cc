@@ -28,7 +28,8 @@ uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t 
   if (ra == nullptr || max_readahead == 0) return end;
   std::lock_guard lock(ra->mu);
   if (pos == ra->next_pos) {
-    ra->window = std::clamp<uint64_t>(ra->window * 2, 4 * kFolioSize, max_readahead);
+    ra->window = std::clamp<uint64_t>(ra->window * 2, std::min(4 * kFolioSize, max_readahead),
+                                      max_readahead);
   } else {
     ra->window = 0;
     ra->ra_end = 0;
@@ -130,8 +131,11 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
   if (pos >= i_size || want == 0) return FolioSpan{};
   const uint64_t len = std::min<uint64_t>(want, i_size - pos);
   const uint64_t end = pos + len;
-  const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, netfs_->options_.max_readahead),
-                                   i_size);
+  // Readahead folios are locked until filled, so reclaim cannot take them: keep the window well
+  // inside the page cache's limit.
+  const uint64_t max_readahead = std::min<uint64_t>(netfs_->options_.max_readahead,
+                                                    netfs_->pool_->Stats().limit * kFolioSize / 4);
+  const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, max_readahead), i_size);
   const uint64_t first = pos / kFolioSize;
   const uint64_t last = (end - 1) / kFolioSize;
   const uint64_t ra_last = (std::max(ra_end, end) - 1) / kFolioSize;

@@ -115,6 +115,16 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
                                               Fetch fetch, Encode encode, Decode decode,
                                               bool use_ttl) {
   const std::string key = kind + ":" + path;
+  if (use_ttl && options_.policy != OriginPolicy::kOffline && options_.ttl.count() > 0) {
+    std::lock_guard lock(mu_);
+    auto it = recent_.find(key);
+    T cached{};
+    if (it != recent_.end() && std::chrono::steady_clock::now() - it->second.fetched < options_.ttl &&
+        decode(it->second.value, &cached)) {
+      stats_.hits.fetch_add(1, std::memory_order_relaxed);
+      return cached;
+    }
+  }
   std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata(key);
   T cached{};
   bool have = stored && decode(stored->value, &cached);
@@ -135,6 +145,11 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   util::Result<T> fresh = fetch();
   if (fresh.ok()) {
     std::string value = encode(*fresh);
+    {
+      std::lock_guard lock(mu_);
+      if (recent_.size() > 100000) recent_.clear();  // Bounded; refills within one TTL.
+      recent_[key] = {value, std::chrono::steady_clock::now()};
+    }
     // Rewrite only what changed, or a record a minute old (its time bounds --stale-if-error and
     // lets a remount skip the origin), so lookups do not each cost a disk write.
     const int64_t refresh_ns = std::max<int64_t>(options_.ttl.count(), 60'000'000'000LL);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <set>
 #include <string>
 
@@ -68,6 +69,12 @@ class MetadataCachingOrigin final : public origin::Origin {
   MetadataCacheStats stats_;
   std::mutex mu_;
   std::set<std::string> warned_stale_;  // Protected by mu_. Paths already logged as stale.
+  // Answers within the TTL straight from memory (no disk read, no origin request).
+  struct Recent {
+    std::string value;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  std::map<std::string, Recent> recent_;  // Protected by mu_. By record key.
 };
 
 // Serialisation of attributes and listings for the persistent records (exposed for tests).

@@ -48,8 +48,9 @@ struct AdmissionRules {
 
 struct Options {
   AdmissionRules admission;
-  uint64_t max_readahead = 8 * 1024 * 1024;
-  uint64_t max_subrequest = 1024 * 1024;
+  // Deep enough to keep several requests in flight at tens of ms of round trip.
+  uint64_t max_readahead = 32 * 1024 * 1024;
+  uint64_t max_subrequest = 2 * 1024 * 1024;
   int retries = 3;           // Further attempts after a retryable origin error.
   int retry_backoff_ms = 50;  // Doubles on each attempt.
 };
