@@ -135,6 +135,7 @@ std::string FormatStatsJson(Session::Impl* impl) {
   add("cache_write_errors", n.cache_write_errors.load());
   add("invalidations", n.invalidations.load());
   add("read_restarts", n.read_restarts.load());
+  add("background_fetches", n.background_fetches.load());
   add("origin_reads", n.origin_reads.load());
   add("origin_errors", n.origin_errors.load());
   add("origin_retries", n.origin_retries.load());

@@ -24,9 +24,13 @@ constexpr int kMaxAttempts = 4;
 
 // Decides how far ahead of [pos, end) to read, from the pattern of earlier reads on the handle.
 // Returns the end of the readahead range (== end when none is due).
-uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t max_readahead) {
+uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t max_readahead,
+                       bool* random) {
   if (ra == nullptr || max_readahead == 0) return end;
   std::lock_guard lock(ra->mu);
+  // One seek (say, to read a file's trailer) is not random access yet; a second one is.
+  if (pos != ra->next_pos) ++ra->random_reads;
+  *random = pos != ra->next_pos && ra->random_reads >= 2;
   if (pos == ra->next_pos) {
     ra->window = std::clamp<uint64_t>(ra->window * 2, std::min(4 * kFolioSize, max_readahead),
                                       max_readahead);
@@ -107,6 +111,20 @@ util::Result<FolioSpan> Inode::ReadFolios(uint64_t pos, uint64_t len, ReadaheadS
   return result;
 }
 
+void Inode::StartBackgroundFetch() {
+  if (background_fetch_started_.exchange(true)) return;  // Once per inode.
+  netfs_->stats_.background_fetches.fetch_add(1, std::memory_order_relaxed);
+  netfs_->prefetch_pool_.Submit([self = shared_from_this()] {
+    // A sequential reader of its own: readahead keeps several requests in flight.
+    ReadaheadState ra;
+    for (uint64_t pos = 0; !self->netfs_->stopping_.load(std::memory_order_relaxed);) {
+      auto span = self->ReadFolios(pos, 1024 * 1024, &ra);
+      if (!span.ok() || span->len == 0) break;
+      pos += span->len;
+    }
+  });
+}
+
 util::Result<size_t> Inode::Read(uint64_t pos, std::span<std::byte> out, ReadaheadState* ra) {
   auto span = ReadFolios(pos, out.size(), ra);
   if (!span.ok()) return span.status();
@@ -135,7 +153,12 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
   // inside the page cache's limit.
   const uint64_t max_readahead = std::min<uint64_t>(netfs_->options_.max_readahead,
                                                     netfs_->pool_->Stats().limit * kFolioSize / 4);
-  const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, max_readahead), i_size);
+  bool random = false;
+  const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, max_readahead, &random), i_size);
+  if (random && i_size <= netfs_->options_.random_prefetch_max && cookie_ &&
+      cookie_->BytesCached() < i_size) {
+    StartBackgroundFetch();
+  }
   const uint64_t first = pos / kFolioSize;
   const uint64_t last = (end - 1) / kFolioSize;
   const uint64_t ra_last = (std::max(ra_end, end) - 1) / kFolioSize;

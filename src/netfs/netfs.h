@@ -34,6 +34,7 @@
 #include "fscache/fscache.h"
 #include "origin/origin.h"
 #include "util/status.h"
+#include "util/thread_pool.h"
 
 namespace netfs {
 
@@ -51,6 +52,9 @@ struct Options {
   // Deep enough to keep several requests in flight at tens of ms of round trip.
   uint64_t max_readahead = 32 * 1024 * 1024;
   uint64_t max_subrequest = 2 * 1024 * 1024;
+  // A file up to this size that is read at random is fetched whole in the background, so the
+  // random reads soon hit memory or the cache instead of paying a round trip each. 0: never.
+  uint64_t random_prefetch_max = 128 * 1024 * 1024;
   int retries = 3;           // Further attempts after a retryable origin error.
   int retry_backoff_ms = 50;  // Doubles on each attempt.
 };
@@ -69,6 +73,7 @@ struct Stats {
   std::atomic<uint64_t> cache_write_errors{0};
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> read_restarts{0};  // Reads redone because the version changed.
+  std::atomic<uint64_t> background_fetches{0};  // Files fetched whole after random reads.
   std::atomic<uint64_t> revalidations_unchanged{0};
   // Origin request latency: counts per upper bound (seconds), the last is +Inf.
   static constexpr std::array<double, 11> kLatencyBounds = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -88,6 +93,7 @@ struct ReadaheadState {
   uint64_t next_pos = 0;  // Where a sequential reader reads next.
   uint64_t window = 0;    // Bytes read ahead of the reader; 0 when access looks random.
   uint64_t ra_end = 0;    // End of what has been read ahead already.
+  uint32_t random_reads = 0;  // Reads that did not follow the previous one.
 };
 
 class Inode;
@@ -141,6 +147,9 @@ class Netfs {
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
   int64_t in_flight_ = 0;  // Protected by idle_mu_. Live ReadRequests (see IoToken).
+  std::atomic<bool> stopping_{false};
+  // Last member: destroyed (joined) first, while everything its tasks use still exists.
+  util::ThreadPool prefetch_pool_{"nc-prefetch", 2};
 };
 
 class Inode : public std::enable_shared_from_this<Inode> {
@@ -190,8 +199,12 @@ class Inode : public std::enable_shared_from_this<Inode> {
   void InvalidateData(const origin::Attr& attr);
   util::Result<FolioSpan> ReadOnce(uint64_t pos, uint64_t len, ReadaheadState* ra, bool* retry);
 
+  // Fetches the whole file through the page cache (and so into the cache), in the background.
+  void StartBackgroundFetch();
+
   Netfs* const netfs_;
   const std::string path_;
+  std::atomic<bool> background_fetch_started_{false};
   mutable std::mutex mu_;
   std::condition_variable invalidated_cv_;
   origin::Attr attr_;            // Protected by mu_.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 #include <string>
 
 #include "fscache/memory_backend.h"
@@ -247,8 +248,10 @@ TEST_F(NetfsTest, SequentialReadsGrowTheReadaheadWindow) {
 }
 
 TEST_F(NetfsTest, RandomReadsDoNotReadAhead) {
+  options_.random_prefetch_max = 0;  // Only readahead here.
   std::string content = Pattern(8 << 20, 21);
   origin_.PutFile("f", content);
+  Mount();
   auto inode = Open("f");
   ReadaheadState ra;
   ASSERT_TRUE(ReadRange(*inode, 5 * kFolioSize, 100, &ra).ok());
@@ -321,6 +324,45 @@ TEST_F(NetfsTest, FilesNotAdmittedAreServedButNotCached) {
   EXPECT_EQ(ReadAll(*Open("a.keep")), content);
   Settle();
   EXPECT_EQ(netfs_->stats().cache_write_bytes.load(), content.size());  // Only a.keep.
+}
+
+}  // namespace
+}  // namespace netfs
+
+namespace netfs {
+namespace {
+
+TEST_F(NetfsTest, RandomReadsOfASmallFileFetchItWholeInTheBackground) {
+  std::string content = Pattern(40 * kFolioSize + 5, 40);
+  origin_.PutFile("f", content);
+  auto inode = Open("f");
+  ReadaheadState ra;
+  ASSERT_EQ(*ReadRange(*inode, 17 * kFolioSize, 100, &ra), content.substr(17 * kFolioSize, 100));
+  ASSERT_EQ(*ReadRange(*inode, 3 * kFolioSize, 100, &ra), content.substr(3 * kFolioSize, 100));
+  Settle();
+  // The background fetch also waits in WaitIdle only for requests it has issued; give it time.
+  for (int i = 0; i < 500 && inode->BytesCached() < content.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    Settle();
+  }
+  EXPECT_EQ(inode->BytesCached(), content.size());
+  EXPECT_EQ(netfs_->stats().background_fetches.load(), 1u);
+  uint64_t reads = origin_.reads.load();
+  EXPECT_EQ(*ReadRange(*inode, 33 * kFolioSize, 1000, &ra), content.substr(33 * kFolioSize, 1000));
+  EXPECT_EQ(origin_.reads.load(), reads);  // Served from memory or the cache now.
+}
+
+TEST_F(NetfsTest, LargeFilesReadAtRandomAreNotFetchedWhole) {
+  options_.random_prefetch_max = 10 * kFolioSize;
+  std::string content = Pattern(40 * kFolioSize, 41);
+  origin_.PutFile("f", content);
+  Mount();
+  auto inode = Open("f");
+  ReadaheadState ra;
+  ASSERT_TRUE(ReadRange(*inode, 17 * kFolioSize, 100, &ra).ok());
+  Settle();
+  EXPECT_EQ(netfs_->stats().background_fetches.load(), 0u);
+  EXPECT_EQ(netfs_->stats().bytes_from_origin.load(), kFolioSize);
 }
 
 }  // namespace

@@ -29,7 +29,11 @@ Netfs::Netfs(origin::Origin* origin, folio::FolioPool* pool,
              std::shared_ptr<fscache::Volume> volume, Options options)
     : origin_(origin), pool_(pool), volume_(std::move(volume)), options_(options) {}
 
-Netfs::~Netfs() { WaitIdle(); }
+Netfs::~Netfs() {
+  stopping_ = true;  // Background fetches stop at their next step.
+  prefetch_pool_.Drain();
+  WaitIdle();
+}
 
 std::shared_ptr<Inode> Netfs::GetInode(const std::string& path, const origin::Attr& attr) {
   std::shared_ptr<Inode> inode;
