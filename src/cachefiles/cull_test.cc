@@ -116,7 +116,7 @@ TEST_F(CullTest, SizeLimitRefusesWritesAndObjectsInUseAreNeverCulled) {
   pinned->Unuse();
 }
 
-TEST_F(CullTest, IdleLiveObjectIsEmptiedInPlaceAndStaysUsable) {
+TEST_F(CullTest, IdleLiveObjectIsRetiredAndRevivedByTheNextWrite) {
   auto backend = std::move(*OpenCache(dir_.string(), kGranule));
   auto volume = std::move(*backend->AcquireVolume("v"));
   auto object = std::move(*volume->OpenObject("f", "v", kObjectSize));
@@ -126,13 +126,25 @@ TEST_F(CullTest, IdleLiveObjectIsEmptiedInPlaceAndStaysUsable) {
   live->Use();
   EXPECT_EQ(live->CullIfIdle(), 0u);  // In use.
   live->Unuse();
+  auto files = [&] {
+    size_t n = 0;
+    for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+      n += entry.path().extension() == ".data" || entry.path().extension() == ".meta";
+    }
+    return n;
+  };
+  EXPECT_EQ(files(), 2u);
   EXPECT_GT(live->CullIfIdle(), 0u);
+  EXPECT_EQ(files(), 0u);  // Blocks and inodes both freed.
+  EXPECT_EQ(backend->Stats().objects, 0u);
   EXPECT_EQ(object->Usage().bytes_present, 0u);
   EXPECT_FALSE(object->Query(0, kObjectSize).present);
   ASSERT_TRUE(object->Write(0, {reinterpret_cast<const std::byte*>(data.data()), data.size()}).ok());
   std::string back(kObjectSize, '\0');
   ASSERT_TRUE(object->Read(0, {reinterpret_cast<std::byte*>(back.data()), back.size()}).ok());
   EXPECT_EQ(back, data);
+  EXPECT_EQ(files(), 2u);
+  EXPECT_EQ(backend->Stats().objects, 1u);
 }
 
 TEST_F(CullTest, AccountingAgreesWithTheFileSystem) {

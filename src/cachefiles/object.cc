@@ -171,6 +171,7 @@ void Object::Unuse() {
 
 void Object::AppendAccessRecord() {
   std::lock_guard lock(mu_);
+  if (retired_) return;
   std::string record = EncodeAccess(Access());
   Status status = WriteAll(meta_fd_, record.data(), record.size(), -1, "write " + base_path_ + ".meta");
   if (!status.ok()) NC_LOG_DEBUG("access record not kept: %s", status.ToString().c_str());
@@ -202,15 +203,32 @@ std::vector<std::pair<uint64_t, uint64_t>> Object::CachedRanges() {
 uint64_t Object::CullIfIdle() {
   if (uses_.load(std::memory_order_relaxed) > 0 || pinned()) return 0;
   std::lock_guard lock(mu_);
-  if (uses_.load(std::memory_order_relaxed) > 0 || bytes_present_ == 0) return 0;
-  uint64_t before = allocated_;
-  Status status = Reset();
-  if (!status.ok()) {
-    NC_LOG_WARN("culling %s failed: %s", base_path_.c_str(), status.ToString().c_str());
-    return 0;
+  if (uses_.load(std::memory_order_relaxed) > 0 || retired_) return 0;
+  uint64_t freed = allocated_;
+  for (const char* suffix : {".data", ".meta"}) ::unlink((base_path_ + suffix).c_str());
+  ::close(data_fd_);
+  ::close(meta_fd_);
+  data_fd_ = meta_fd_ = -1;
+  granules_.clear();
+  bytes_present_ = 0;
+  retired_ = true;
+  if (space_ != nullptr) {
+    space_->Charge(-static_cast<int64_t>(allocated_));
+    space_->CountObject(-1);
   }
+  allocated_ = 0;
+  return freed;
+}
+
+Status Object::Revive() {
+  data_fd_ = ::open((base_path_ + ".data").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (data_fd_ < 0) return Status::FromErrno(errno, "open " + base_path_ + ".data");
+  Status status = RewriteMetadata();  // Opens meta_fd_.
+  if (!status.ok()) return status;
+  retired_ = false;
+  if (space_ != nullptr) space_->CountObject(1);
   Recharge();
-  return before > allocated_ ? before - allocated_ : 0;
+  return Status::Ok();
 }
 
 uint64_t Object::GranuleLen(uint64_t index) const {
@@ -312,6 +330,10 @@ Status Object::Write(uint64_t pos, std::span<const std::byte> data) {
     Status admitted = space_->Admit(done + records.size());
     if (!admitted.ok()) return admitted;
   }
+  if (retired_) {
+    Status revived = Revive();
+    if (!revived.ok()) return revived;
+  }
   Status status = WriteAll(data_fd_, data.data(), done, static_cast<off_t>(pos),
                            "write " + base_path_ + ".data");
   if (status.ok()) {
@@ -329,6 +351,7 @@ Status Object::Invalidate(const std::string& aux, uint64_t object_size) {
   std::lock_guard lock(mu_);
   header_.aux = aux;
   header_.object_size = object_size;
+  if (retired_) return Status::Ok();  // No data; the next write starts afresh.
   Status status = Reset();
   Recharge();
   return status;
@@ -339,6 +362,10 @@ Status Object::Resize(uint64_t object_size) {
   // A granule survives only if it is whole below both sizes: the old last (short) granule, or
   // one the new EOF cuts through, would no longer match its record's length.
   uint64_t keep = std::min(header_.object_size, object_size) / header_.granule_size;
+  if (retired_) {
+    header_.object_size = object_size;
+    return Status::Ok();
+  }
   for (auto it = granules_.lower_bound(keep); it != granules_.end();) {
     bytes_present_ -= it->second.len;
     it = granules_.erase(it);

@@ -41,7 +41,8 @@ class Object final : public fscache::BackendObject {
   void SetPinned(bool pinned) override;
   bool pinned() const override { return pinned_.load(std::memory_order_relaxed); }
 
-  // For the culler. CullIfIdle() empties the object unless it is in use; returns bytes freed.
+  // For the culler. CullIfIdle() retires the object unless it is in use or pinned: its files are
+  // removed (freeing blocks and inodes) and recreated by the next write. Returns bytes freed.
   AccessRecord Access() const;
   uint64_t CullIfIdle();
 
@@ -60,6 +61,8 @@ class Object final : public fscache::BackendObject {
   // Re-measures the files' allocated bytes and charges the change to space_. REQUIRES: mu_.
   void Recharge();
   void AppendAccessRecord();
+  // Recreates the files of a retired object. REQUIRES: mu_.
+  util::Status Revive();
 
   const std::string base_path_;
   Space* const space_;
@@ -71,6 +74,7 @@ class Object final : public fscache::BackendObject {
   int data_fd_ = -1;
   int meta_fd_ = -1;  // O_APPEND; replaced by RewriteMetadata(). Protected by mu_.
   bool reused_ = false;
+  bool retired_ = false;  // Protected by mu_. Files removed by the culler; fds closed.
   std::atomic<int> uses_{0};
   std::atomic<uint64_t> opens_{0};
   std::atomic<int64_t> last_access_ns_{0};

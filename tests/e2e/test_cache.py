@@ -131,5 +131,37 @@ class SmallDiskTest(MountTestCase):
         self.assertEqual(self.read_mounted("small"), b"still fine")
 
 
+class FewInodesTest(MountTestCase):
+    """A cache file system that runs out of files (inodes) before blocks: fcull/frun/fstop."""
+
+    def setUp(self):
+        super().setUp()
+        os.makedirs(self.cache)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=400", "tmpfs", self.cache], check=True)
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            subprocess.run(["umount", "-l", self.cache], capture_output=True)
+
+    def test_file_thresholds_cull_and_reads_stay_correct(self):
+        files = {f"d{i % 10}/f{i:03d}": random_bytes(8192, 700 + i) for i in range(150)}
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        self.mount("--fcull", "40", "--frun", "50", "--fstop", "5", "--attr-timeout", "0")
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+
+        def free_files_pct():
+            st = os.statvfs(self.cache)
+            return 100.0 * st.f_favail / st.f_files
+
+        self.wait_for(lambda: self.stats()["culled_files"] > 0, "the culler")
+        self.assertGreaterEqual(free_files_pct(), 5)  # Never past fstop.
+        for rel, data in list(files.items())[:20]:
+            self.assertEqual(self.read_mounted(rel), data, rel)
+
+
 if __name__ == "__main__":
     unittest.main()
