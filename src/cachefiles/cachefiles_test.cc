@@ -11,6 +11,7 @@
 #include <random>
 
 #include "cachefiles/metadata.h"
+#include "testutil/scratch_dir.h"
 
 namespace cachefiles {
 namespace {
@@ -22,13 +23,8 @@ constexpr uint64_t kGranule = 4096;
 
 class CachefilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("nc-cachefiles-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  // Tests decide when the cache directory is created (OpenCache makes it).
+  void SetUp() override { fs::remove_all(dir_); }
 
   std::unique_ptr<fscache::BackendVolume> Volume() {
     auto backend = OpenCache(dir_.string(), kGranule);
@@ -58,7 +54,8 @@ class CachefilesTest : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  testutil::ScratchDir scratch_{"nc-cachefiles"};
+  fs::path dir_ = scratch_.path();
   std::unique_ptr<fscache::Backend> backend_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "cachefiles/cachefiles.h"
 #include "cachefiles/object.h"
+#include "testutil/scratch_dir.h"
 
 namespace cachefiles {
 namespace {
@@ -37,14 +38,6 @@ TEST(CullPolicyTest, ThresholdsMustBeOrdered) {
 
 class CullTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("nc-cull-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // A volume with `count` objects "f<i>" of 64 KiB, each fully written; object i opened
   // opens[i] times, in order, so later objects are more recent.
@@ -65,7 +58,8 @@ class CullTest : public ::testing::Test {
     return object->Usage().bytes_present == kObjectSize;
   }
 
-  fs::path dir_;
+  testutil::ScratchDir scratch_{"nc-cull"};
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(CullTest, CullingFreesOnceSeenColdObjectsAndSparesTheWorkingSet) {

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <future>
 
+#include "testutil/scratch_dir.h"
+
 namespace origin {
 namespace {
 
@@ -17,10 +19,6 @@ using util::Code;
 class PosixOriginTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("nc-origin-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
     fs::create_directories(root_ / "dir");
     std::ofstream(root_ / "dir" / "f") << "hello world";
     fs::create_symlink("dir/f", root_ / "link");
@@ -29,7 +27,6 @@ class PosixOriginTest : public ::testing::Test {
     ASSERT_TRUE(opened.ok());
     origin_ = std::move(*opened);
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   util::Status Read(const std::string& path, const std::string& version, uint64_t pos,
                     std::string* out) {
@@ -41,7 +38,8 @@ class PosixOriginTest : public ::testing::Test {
     return status;
   }
 
-  fs::path root_;
+  testutil::ScratchDir scratch_{"nc-origin"};
+  const fs::path root_ = scratch_.path();
   util::ThreadPool pool_{"test-origin", 2};
   std::unique_ptr<Origin> origin_;
 };

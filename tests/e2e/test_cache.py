@@ -89,17 +89,23 @@ class CacheLimitTest(MountTestCase):
         self.assertEqual(cached("huge.bin"), 0)
 
 
-class SmallDiskTest(MountTestCase):
+class TmpfsCacheTestCase(MountTestCase):
+    """The cache directory is a small tmpfs of the test's own (`tmpfs_options`)."""
+    tmpfs_options = "size=3m"
+
     def setUp(self):
         super().setUp()
         os.makedirs(self.cache)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", self.cache], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", self.tmpfs_options, "tmpfs", self.cache], check=True)
 
     def tearDown(self):
         try:
             super().tearDown()  # Unmounts netcache first.
         finally:
             subprocess.run(["umount", "-l", self.cache], capture_output=True)
+
+
+class SmallDiskTest(TmpfsCacheTestCase):
 
     def test_free_space_thresholds_start_and_stop_culling(self):
         files = {f"f{i}": random_bytes(512 * 1024, 600 + i) for i in range(8)}
@@ -131,19 +137,9 @@ class SmallDiskTest(MountTestCase):
         self.assertEqual(self.read_mounted("small"), b"still fine")
 
 
-class FewInodesTest(MountTestCase):
+class FewInodesTest(TmpfsCacheTestCase):
     """A cache file system that runs out of files (inodes) before blocks: fcull/frun/fstop."""
-
-    def setUp(self):
-        super().setUp()
-        os.makedirs(self.cache)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=400", "tmpfs", self.cache], check=True)
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            subprocess.run(["umount", "-l", self.cache], capture_output=True)
+    tmpfs_options = "size=64m,nr_inodes=400"
 
     def test_file_thresholds_cull_and_reads_stay_correct(self):
         files = {f"d{i % 10}/f{i:03d}": random_bytes(8192, 700 + i) for i in range(150)}
