@@ -70,7 +70,12 @@ class Volume final : public fscache::BackendVolume {
     std::string path = dir + "/" + hash;
     std::string tmp = path + ".tmp";
     struct stat old_st;
-    int64_t old_allocated = ::stat(path.c_str(), &old_st) == 0 ? old_st.st_blocks * 512 : 0;
+    bool exists = ::stat(path.c_str(), &old_st) == 0;
+    int64_t old_allocated = exists ? old_st.st_blocks * 512 : 0;
+    if (!exists) {
+      Status admitted = space_->AdmitCreate();
+      if (!admitted.ok()) return admitted;
+    }
     std::string bytes = EncodeMetadataRecord(key, record.stored_at_ns, record.value);
     FILE* f = std::fopen(tmp.c_str(), "wb");
     if (f == nullptr) return Status::FromErrno(errno, "create " + tmp);
@@ -106,6 +111,11 @@ class Volume final : public fscache::BackendVolume {
                                                                   uint64_t object_size) override {
     std::string hash = HexHash(key);
     std::string fanout = dir_ + "/" + hash.substr(0, 2);
+    struct stat existing;
+    if (::stat((fanout + "/" + hash + ".data").c_str(), &existing) != 0) {
+      Status admitted = space_->AdmitCreate();  // New files: not below bstop/fstop.
+      if (!admitted.ok()) return admitted;
+    }
     Status made = MakeDir(fanout);
     if (!made.ok()) return made;
     auto object = Object::Open(fanout + "/" + hash, {key, aux, granule_, object_size}, space_);

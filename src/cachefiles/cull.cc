@@ -105,7 +105,22 @@ bool Space::NeedsCull(const FsFree& free) const {
          free.blocks_pct < policy_.bcull || free.files_pct < policy_.fcull;
 }
 
-Status Space::Admit(uint64_t bytes) {
+Status Space::AdmitCreate() {
+  // Measured every time: new files are rare next to writes, and inodes can run out fast.
+  FsFree free = MeasureFree();
+  bool stop = free.blocks_pct < policy_.bstop || free.files_pct < policy_.fstop;
+  stopped_below_stop_.store(stop, std::memory_order_relaxed);
+  if (!stop) return Status::Ok();
+  {
+    std::lock_guard lock(loop_mu_);
+    kicked_ = true;
+  }
+  loop_cv_.notify_all();
+  writes_refused_.fetch_add(1, std::memory_order_relaxed);
+  return Status::Error(Code::kNoSpace, "the cache's file system is nearly full (below bstop/fstop)");
+}
+
+void Space::RefreshFree() {
   // statvfs at most every 100 ms: cheap enough, and the stop margin absorbs the lag.
   int64_t now = SteadyNs();
   if (now - free_checked_ns_.load(std::memory_order_relaxed) > 100'000'000) {
@@ -119,6 +134,10 @@ Status Space::Admit(uint64_t bytes) {
       loop_cv_.notify_all();
     }
   }
+}
+
+Status Space::Admit(uint64_t bytes) {
+  RefreshFree();
   const char* why = nullptr;
   if (stopped_below_stop_.load(std::memory_order_relaxed)) {
     why = "the cache's file system is nearly full (below bstop/fstop)";

@@ -67,6 +67,8 @@ class Space {
   // Before a cache write of `bytes`: kNoSpace when over the limit or below bstop/fstop (and the
   // culler is woken).
   util::Status Admit(uint64_t bytes);
+  // Before creating new files (an object, a metadata record): kNoSpace below bstop/fstop.
+  util::Status AdmitCreate();
   // After allocated bytes changed by `delta` (writes, resets, culls).
   void Charge(int64_t delta);
   void CountObject(int64_t delta) { objects_.fetch_add(static_cast<uint64_t>(delta)); }
@@ -90,6 +92,8 @@ class Space {
     double files_pct = 100;
   };
   FsFree MeasureFree() const;
+  // Re-reads free space (at most every 100 ms) and wakes the culler when it is needed.
+  void RefreshFree();
   bool NeedsCull(const FsFree& free) const;
   void Loop() noexcept;
   std::vector<CullCandidate> Candidates();

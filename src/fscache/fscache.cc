@@ -34,6 +34,9 @@ std::shared_ptr<Cookie> Volume::AcquireCookie(const std::string& key, const std:
     auto opened = backend_->OpenObject(key, aux, object_size);
     if (opened.ok()) {
       object = std::move(*opened);
+    } else if (opened.status().code() == Code::kNoSpace) {
+      // Counted by the backend; one line per file would flood the log when the disk is full.
+      NC_LOG_DEBUG("not caching %s: %s", key.c_str(), opened.status().ToString().c_str());
     } else {
       NC_LOG_WARN("not caching %s: %s", key.c_str(), opened.status().ToString().c_str());
     }

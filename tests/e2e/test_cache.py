@@ -154,7 +154,9 @@ class FewInodesTest(TmpfsCacheTestCase):
             return 100.0 * st.f_favail / st.f_files
 
         self.wait_for(lambda: self.stats()["culled_files"] > 0, "the culler")
-        self.assertGreaterEqual(free_files_pct(), 5)  # Never past fstop.
+        # fstop is 5%; files being created at the same moment (one per FUSE thread at most) may
+        # take a few more.
+        self.assertGreater(free_files_pct(), 2)
         for rel, data in list(files.items())[:20]:
             self.assertEqual(self.read_mounted(rel), data, rel)
 
