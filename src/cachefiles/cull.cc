@@ -101,7 +101,10 @@ Space::FsFree Space::MeasureFree() const {
 
 bool Space::NeedsCull(const FsFree& free) const {
   int64_t usage = usage_.load(std::memory_order_relaxed);
-  return (policy_.cache_size != 0 && usage > static_cast<int64_t>(policy_.cache_size)) ||
+  // Start above 95% of the limit (and cull to 90%): waiting until the limit itself is passed
+  // would leave a cache just under it refusing every write, since writes may not pass it.
+  return (policy_.cache_size != 0 && usage > static_cast<int64_t>(policy_.cache_size / 20 * 19)) ||
+         want_room_.load(std::memory_order_relaxed) != 0 ||
          free.blocks_pct < policy_.bcull || free.files_pct < policy_.fcull;
 }
 
@@ -145,6 +148,9 @@ Status Space::Admit(uint64_t bytes) {
              usage_.load(std::memory_order_relaxed) + static_cast<int64_t>(bytes) >
                  static_cast<int64_t>(policy_.cache_size)) {
     why = "the cache is at its size limit";
+    uint64_t wanted = want_room_.load(std::memory_order_relaxed);
+    while (wanted < bytes && !want_room_.compare_exchange_weak(wanted, bytes)) {
+    }
   }
   if (why == nullptr) return Status::Ok();
   writes_refused_.fetch_add(1, std::memory_order_relaxed);
@@ -268,7 +274,11 @@ void Space::Loop() noexcept {
     stopped_below_stop_.store(free.blocks_pct < policy_.bstop || free.files_pct < policy_.fstop,
                               std::memory_order_relaxed);
     if (!NeedsCull(free)) continue;
-    uint64_t target = policy_.cache_size != 0 ? policy_.cache_size / 10 * 9 : UINT64_MAX;
+    uint64_t target = UINT64_MAX;
+    if (policy_.cache_size != 0) {
+      uint64_t room = std::min(want_room_.exchange(0), policy_.cache_size);
+      target = std::min(policy_.cache_size / 10 * 9, policy_.cache_size - room);
+    }
     CullTo(target);
   }
 }

@@ -6,8 +6,8 @@
 //
 // Thresholds, as cachefilesd has them, in percent of the cache file system's blocks (b*) and
 // files (f*) that are free: culling starts below bcull/fcull, goes on until brun/frun are free
-// again, and new cache writes stop below bstop/fstop. With a size limit, culling also starts
-// above the limit and goes on until usage is under 90% of it.
+// again, and new cache writes stop below bstop/fstop. With a size limit, writes never pass it;
+// culling starts above 95% of it and goes on until usage is under 90%.
 //
 // Order (scan-resistant, 2Q-like): objects opened only once go before objects opened again,
 // least recently used first within each class; so one big sequential scan of new files, each
@@ -108,6 +108,9 @@ class Space {
   std::atomic<uint64_t> culled_objects_{0};
   std::atomic<uint64_t> culled_bytes_{0};
   std::atomic<uint64_t> writes_refused_{0};
+  // The largest write refused for the size limit since the last cull: the culler makes room
+  // for it, so a cache just under its limit does not refuse writes for ever.
+  std::atomic<uint64_t> want_room_{0};
 
   std::mutex mu_;
   std::map<std::string, Object*> live_;   // Protected by mu_. Open objects by base path.

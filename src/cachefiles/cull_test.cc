@@ -104,6 +104,14 @@ TEST_F(CullTest, SizeLimitRefusesWritesAndObjectsInUseAreNeverCulled) {
   for (int i = 0; i < 500 && backend->Stats().bytes_used > policy.cache_size; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  EXPECT_LE(backend->Stats().bytes_used, policy.cache_size);
+  // Refused writes woke the culler, which made room for them: a new write fits again.
+  auto later = std::move(*volume->OpenObject("after", "v", kObjectSize));
+  bool written = false;
+  for (int i = 0; i < 500 && !(written = later->Write(0, bytes()).ok()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(written) << "the cache must not stay full";
   EXPECT_GT(backend->Stats().culled_objects, 0u);
   EXPECT_LE(backend->Stats().bytes_used, policy.cache_size);
   EXPECT_EQ(pinned->Usage().bytes_present, kObjectSize);
