@@ -87,6 +87,11 @@ AccessRecord ReadAccessRecord(const std::string& base_path) {
 
 util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
                                                    const MetadataHeader& wanted, Space* space) {
+  std::unique_ptr<Object> object(new Object(base_path, wanted, space));
+  // Registered before any file is looked at: the culler removes only the files of objects that
+  // are not registered, so it cannot pull files from under this open. (It also leaves objects
+  // alone until they are ready.)
+  if (space != nullptr) space->Register(base_path, object.get());
   struct stat existing;
   const bool existed = ::stat((base_path + ".data").c_str(), &existing) == 0;
   uint64_t allocated_before = 0;
@@ -97,7 +102,6 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
       allocated_before += static_cast<uint64_t>(meta.st_blocks) * 512;
     }
   }
-  std::unique_ptr<Object> object(new Object(base_path, wanted, space));
   object->allocated_ = allocated_before;
   object->data_fd_ = ::open((base_path + ".data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (object->data_fd_ < 0) return Status::FromErrno(errno, "open " + base_path + ".data");
@@ -114,15 +118,13 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
   object->opens_ = decoded.access.opens;
   object->pinned_ = decoded.access.pinned;
   object->last_access_ns_ = decoded.access.last_access_ns;
-  if (space != nullptr) {
-    if (!existed) space->CountObject(1);
-    space->Register(base_path, object.get());
-  }
+  if (space != nullptr && !existed) space->CountObject(1);
   if (!matches) {
     Status status = object->Reset();
     if (!status.ok()) return status;
     std::lock_guard lock(object->mu_);
     object->Recharge();
+    object->ready_ = true;
     return object;
   }
   if (decoded.bad_records != 0) {
@@ -143,6 +145,7 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
     if (!status.ok()) return status;
   }
   object->Recharge();
+  object->ready_ = true;
   return object;
 }
 
@@ -201,6 +204,7 @@ std::vector<std::pair<uint64_t, uint64_t>> Object::CachedRanges() {
 }
 
 uint64_t Object::CullIfIdle() {
+  if (!ready_.load(std::memory_order_acquire)) return 0;  // Still being opened.
   if (uses_.load(std::memory_order_relaxed) > 0 || pinned()) return 0;
   std::lock_guard lock(mu_);
   if (uses_.load(std::memory_order_relaxed) > 0 || retired_) return 0;

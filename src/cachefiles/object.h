@@ -79,6 +79,7 @@ class Object final : public fscache::BackendObject {
   std::atomic<uint64_t> opens_{0};
   std::atomic<int64_t> last_access_ns_{0};
   std::atomic<bool> pinned_{false};
+  std::atomic<bool> ready_{false};  // Set once Open() is done with the files.
 };
 
 }  // namespace cachefiles
