@@ -17,6 +17,7 @@
 
 #include "cachefiles/cachefiles.h"
 #include "cachefiles/metadata.h"
+#include "cachefiles/internal.h"
 #include "cachefiles/object.h"
 #include "util/log.h"
 
@@ -249,26 +250,11 @@ util::Result<uint64_t> CullCacheDir(const std::string& dir, uint64_t target_byte
 
 namespace {
 
-std::string ReadBinaryFile(const std::string& path) {
-  std::string bytes;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) bytes.append(buf, n);
-    std::fclose(f);
-  }
-  return bytes;
-}
-
 std::string ReadSmallFile(const std::string& path) {
-  std::string text = ReadBinaryFile(path);
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  return text;
-}
-
-uint64_t AllocatedBytes(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return "";
+  while (!text->empty() && text->back() == '\n') text->pop_back();
+  return *text;
 }
 
 std::vector<std::string> VolumeDirs(const std::string& dir) {
@@ -295,8 +281,9 @@ util::Result<std::vector<CacheEntry>> ListCacheDir(const std::string& dir) {
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
       if (it->path().extension() != ".meta") continue;
       std::string meta = it->path().string();
-      std::string bytes = ReadBinaryFile(meta);
-      DecodedMetadata decoded = DecodeMetadata(bytes);
+      auto bytes = ReadWholeFile(meta);
+      if (!bytes.ok()) continue;
+      DecodedMetadata decoded = DecodeMetadata(*bytes);
       if (!decoded.header_ok) continue;
       CacheEntry entry;
       entry.volume = volume_key;
@@ -335,14 +322,6 @@ Status ClearCacheDir(const std::string& dir) {
   return Status::Ok();
 }
 
-uint64_t CacheDirBytes(const std::string& dir) {
-  uint64_t total = AllocatedBytes(dir);
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    total += AllocatedBytes(it->path().string());
-  }
-  return total;
-}
+uint64_t CacheDirBytes(const std::string& dir) { return TreeAllocatedBytes(dir); }
 
 }  // namespace cachefiles

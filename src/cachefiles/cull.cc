@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "cachefiles/internal.h"
 #include "cachefiles/object.h"
 #include "util/log.h"
 
@@ -24,11 +25,6 @@ using util::Code;
 using util::Status;
 
 namespace {
-
-uint64_t Allocated(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
-}
 
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -78,14 +74,8 @@ void Space::AddVolumeDir(const std::string& dir) {
 }
 
 void Space::Rescan() {
-  uint64_t total = 0, objects = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    total += Allocated(it->path().string());
-    if (it->path().extension() == ".data") ++objects;
-  }
-  total += Allocated(dir_);
+  uint64_t objects = 0;
+  uint64_t total = TreeAllocatedBytes(dir_, &objects);
   usage_.store(static_cast<int64_t>(total), std::memory_order_relaxed);
   objects_.store(objects, std::memory_order_relaxed);
 }
@@ -191,8 +181,7 @@ std::vector<CullCandidate> Space::Candidates() {
       base.resize(base.size() - 5);
       CullCandidate candidate;
       candidate.base_path = base;
-      candidate.allocated =
-          Allocated(base + ".data") + Allocated(base + ".meta") + Allocated(base + ".access");
+      candidate.allocated = AllocatedBytes(base + ".data") + AllocatedBytes(base + ".meta");
       AccessRecord access = ReadAccessRecord(base);
       if (access.pinned) continue;  // Pinned data is never culled.
       candidate.opens = access.opens;
@@ -222,9 +211,9 @@ uint64_t Space::CullOne(const CullCandidate& candidate) {
     return live->second->CullIfIdle();
   }
   uint64_t freed = 0;
-  for (const char* suffix : {".data", ".meta", ".access"}) {
+  for (const char* suffix : {".data", ".meta"}) {
     std::string path = candidate.base_path + suffix;
-    uint64_t size = Allocated(path);
+    uint64_t size = AllocatedBytes(path);
     if (::unlink(path.c_str()) == 0) freed += size;
   }
   Charge(-static_cast<int64_t>(freed));

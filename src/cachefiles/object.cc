@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cachefiles/cull.h"
+#include "cachefiles/internal.h"
 #include "util/log.h"
 
 namespace cachefiles {
@@ -41,22 +42,6 @@ Status WriteAll(int fd, const void* data, size_t len, off_t pos, const std::stri
   return Status::Ok();
 }
 
-util::Result<std::string> ReadWholeFile(int fd) {
-  std::string bytes;
-  char chunk[65536];
-  off_t pos = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, chunk, sizeof(chunk), pos);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "read cache metadata");
-    }
-    if (n == 0) return bytes;
-    bytes.append(chunk, static_cast<size_t>(n));
-    pos += n;
-  }
-}
-
 int64_t RealtimeNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -72,12 +57,10 @@ uint64_t AllocatedOf(int fd) {
 
 AccessRecord ReadAccessRecord(const std::string& base_path) {
   AccessRecord access{1, 0};
-  int fd = ::open((base_path + ".meta").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return access;
   struct stat st;
-  if (::fstat(fd, &st) == 0) access.last_access_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-  auto bytes = ReadWholeFile(fd);
-  ::close(fd);
+  if (::stat((base_path + ".meta").c_str(), &st) != 0) return access;
+  access.last_access_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+  auto bytes = ReadWholeFile(base_path + ".meta");
   if (bytes.ok()) {
     DecodedMetadata decoded = DecodeMetadata(*bytes);
     if (decoded.access.opens > 0) access = decoded.access;

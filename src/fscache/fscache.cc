@@ -146,12 +146,15 @@ void Cookie::DisableCaching(const Status& why) {
   }
 }
 
+Status Cookie::CheckCurrent(uint64_t inval_counter) {
+  if (inval_counter == inval_counter_.load(std::memory_order_acquire)) return Status::Ok();
+  cache_->stats_.stale_ops.fetch_add(1, std::memory_order_relaxed);
+  return Status::Error(Code::kStale, "cookie invalidated during the operation");
+}
+
 Status Cookie::DoRead(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans) {
   std::shared_lock lock(io_mu_);
-  if (inval_counter != inval_counter_.load(std::memory_order_acquire)) {
-    cache_->stats_.stale_ops.fetch_add(1, std::memory_order_relaxed);
-    return Status::Error(Code::kStale, "cookie invalidated during the operation");
-  }
+  if (Status current = CheckCurrent(inval_counter); !current.ok()) return current;
   if (object_ == nullptr) return Status::Error(Code::kNoCache, "no cache object");
   uint64_t at = pos;
   for (const Span& span : spans) {
@@ -172,10 +175,7 @@ Status Cookie::DoRead(uint64_t inval_counter, uint64_t pos, const std::vector<Sp
 
 Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans) {
   std::shared_lock lock(io_mu_);
-  if (inval_counter != inval_counter_.load(std::memory_order_acquire)) {
-    cache_->stats_.stale_ops.fetch_add(1, std::memory_order_relaxed);
-    return Status::Error(Code::kStale, "cookie invalidated during the operation");
-  }
+  if (Status current = CheckCurrent(inval_counter); !current.ok()) return current;
   if (object_ == nullptr || Disabled()) return Status::Error(Code::kNoCache, "not caching");
   uint64_t at = pos;
   for (const Span& span : spans) {

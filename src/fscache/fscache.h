@@ -155,6 +155,8 @@ class Cookie : public std::enable_shared_from_this<Cookie> {
 
  private:
   friend class Operation;
+  // kStale (and counted) when the cookie was invalidated since the operation began.
+  util::Status CheckCurrent(uint64_t inval_counter);
   util::Status DoRead(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans);
   util::Status DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans);
   void DisableCaching(const util::Status& why);

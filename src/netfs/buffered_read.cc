@@ -73,7 +73,8 @@ void Io::IssueSubrequest(std::shared_ptr<Subrequest> sub) {
     case Source::kReadFromCache: {
       auto spans = SpansOf(*sub, 0);
       sub->rreq->op.Read(sub->start, std::move(spans), [sub](Status status) {
-        Collect(sub, std::move(status), status.ok() ? sub->len : 0);
+        size_t n = status.ok() ? sub->len : 0;  // Before the move below.
+        Collect(sub, std::move(status), n);
       });
       return;
     }
@@ -155,8 +156,8 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
                                                     netfs_->pool_->Stats().limit * kFolioSize / 4);
   bool random = false;
   const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, max_readahead, &random), i_size);
-  if (random && i_size <= netfs_->options_.random_prefetch_max && cookie_ &&
-      cookie_->BytesCached() < i_size) {
+  if (random && !background_fetch_started_.load(std::memory_order_relaxed) &&
+      i_size <= netfs_->options_.random_prefetch_max && cookie_ && cookie_->BytesCached() < i_size) {
     StartBackgroundFetch();
   }
   const uint64_t first = pos / kFolioSize;
