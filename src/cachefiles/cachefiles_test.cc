@@ -268,3 +268,26 @@ TEST_F(CachefilesTest, ResizeKeepsWholeGranulesBelowBothSizes) {
 
 }  // namespace
 }  // namespace cachefiles
+
+namespace cachefiles {
+namespace {
+
+TEST_F(CachefilesTest, PiecesAreWrittenAsOneAndASplitGranuleEndsTheWrite) {
+  std::string content = Pattern(4 * kGranule, 12);
+  auto object = std::move(*Volume()->OpenObject("f", "v1", 4 * kGranule));
+  std::span<const std::byte> all = Bytes(content);
+  // Two whole granules in two pieces: both stored, in one write.
+  ASSERT_TRUE(object->WriteV(0, {all.subspan(0, kGranule), all.subspan(kGranule, kGranule)}).ok());
+  EXPECT_EQ(object->Usage().bytes_present, 2 * kGranule);
+  // A granule split between pieces: stored up to the split, never half of one.
+  ASSERT_TRUE(object->WriteV(2 * kGranule, {all.subspan(2 * kGranule, kGranule + 100),
+                                            all.subspan(3 * kGranule + 100, kGranule - 100)}).ok());
+  EXPECT_EQ(object->Usage().bytes_present, 3 * kGranule);
+  EXPECT_FALSE(object->Query(3 * kGranule, kGranule).present);
+  std::string back(3 * kGranule, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content.substr(0, 3 * kGranule));
+}
+
+}  // namespace
+}  // namespace cachefiles

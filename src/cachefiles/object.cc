@@ -296,21 +296,29 @@ Status Object::Read(uint64_t pos, std::span<std::byte> buf) {
   return Status::Ok();
 }
 
-Status Object::Write(uint64_t pos, std::span<const std::byte> data) {
+Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) {
   std::lock_guard lock(mu_);
   const uint64_t g = header_.granule_size;
   if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache write");
-  // Whole granules only: a partial one would be recorded as present but never be whole.
+  // Whole granules only: a partial one would be recorded as present but never be whole. A
+  // granule split across two pieces ends the write there.
   std::string records;
   std::vector<GranuleRecord> added;
+  std::vector<std::span<const std::byte>> whole;  // The part of each piece that is written.
   uint64_t done = 0;
-  while (done < data.size()) {
-    uint64_t index = (pos + done) / g;
-    uint64_t len = GranuleLen(index);
-    if (len == 0 || data.size() - done < len) break;
-    added.push_back({index, static_cast<uint32_t>(len), HashBytes(data.data() + done, len)});
-    records += EncodeRecord(added.back());
-    done += len;
+  for (std::span<const std::byte> piece : pieces) {
+    uint64_t used = 0;
+    while (used < piece.size()) {
+      uint64_t index = (pos + done) / g;
+      uint64_t len = GranuleLen(index);
+      if (len == 0 || piece.size() - used < len) break;
+      added.push_back({index, static_cast<uint32_t>(len), HashBytes(piece.data() + used, len)});
+      records += EncodeRecord(added.back());
+      used += len;
+      done += len;
+    }
+    if (used > 0) whole.push_back(piece.first(used));
+    if (used < piece.size()) break;
   }
   if (done == 0) return Status::Ok();
   if (space_ != nullptr) {
@@ -321,8 +329,15 @@ Status Object::Write(uint64_t pos, std::span<const std::byte> data) {
     Status revived = Revive();
     if (!revived.ok()) return revived;
   }
-  Status status = WriteAll(data_fd_, data.data(), done, static_cast<off_t>(pos),
-                           "write " + base_path_ + ".data");
+  // Data first, then the records that vouch for it: see the top of this file.
+  Status status;
+  uint64_t at = pos;
+  for (std::span<const std::byte> piece : whole) {
+    status = WriteAll(data_fd_, piece.data(), piece.size(), static_cast<off_t>(at),
+                      "write " + base_path_ + ".data");
+    if (!status.ok()) break;
+    at += piece.size();
+  }
   if (status.ok()) {
     status = WriteAll(meta_fd_, records.data(), records.size(), -1, "write " + base_path_ + ".meta");
   }

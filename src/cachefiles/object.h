@@ -31,7 +31,7 @@ class Object final : public fscache::BackendObject {
   uint64_t granule_size() const override { return header_.granule_size; }
   fscache::Occupancy Query(uint64_t pos, uint64_t max_len) override;
   util::Status Read(uint64_t pos, std::span<std::byte> buf) override;
-  util::Status Write(uint64_t pos, std::span<const std::byte> data) override;
+  util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) override;
   util::Status Invalidate(const std::string& aux, uint64_t object_size) override;
   util::Status Resize(uint64_t object_size) override;
   fscache::ObjectUsage Usage() override;

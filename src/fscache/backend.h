@@ -48,7 +48,9 @@ class BackendObject {
   // The run of present or absent granules starting at `pos`, at most `max_len` long.
   virtual Occupancy Query(uint64_t pos, uint64_t max_len) = 0;
   virtual util::Status Read(uint64_t pos, std::span<std::byte> buf) = 0;
-  virtual util::Status Write(uint64_t pos, std::span<const std::byte> data) = 0;
+  // Stores `pieces`, contiguous in the file from `pos`, as one write (one metadata update).
+  virtual util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) = 0;
+  util::Status Write(uint64_t pos, std::span<const std::byte> data) { return WriteV(pos, {data}); }
   // Forgets all data and records new coherency data and size (origin changed).
   virtual util::Status Invalidate(const std::string& aux, uint64_t object_size) = 0;
   // The file's size changed without new content below the old size (e.g. a local truncate or

@@ -177,18 +177,21 @@ Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<S
   std::shared_lock lock(io_mu_);
   if (Status current = CheckCurrent(inval_counter); !current.ok()) return current;
   if (object_ == nullptr || Disabled()) return Status::Error(Code::kNoCache, "not caching");
-  uint64_t at = pos;
+  std::vector<std::span<const std::byte>> pieces;
+  uint64_t bytes = 0;
   for (const Span& span : spans) {
-    Status status = object_->Write(at, {span.base, span.len});
-    if (!status.ok()) {
-      cache_->stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
-      DisableCaching(status);
-      return status;
-    }
-    at += span.len;
+    pieces.emplace_back(span.base, span.len);
+    bytes += span.len;
+  }
+  // One backend write for the whole subrequest: one metadata append, not one per folio.
+  Status status = object_->WriteV(pos, pieces);
+  if (!status.ok()) {
+    cache_->stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
+    DisableCaching(status);
+    return status;
   }
   cache_->stats_.writes.fetch_add(1, std::memory_order_relaxed);
-  cache_->stats_.write_bytes.fetch_add(at - pos, std::memory_order_relaxed);
+  cache_->stats_.write_bytes.fetch_add(bytes, std::memory_order_relaxed);
   return Status::Ok();
 }
 

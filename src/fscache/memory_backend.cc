@@ -57,7 +57,16 @@ class MemoryObject final : public BackendObject {
     return Status::Ok();
   }
 
-  Status Write(uint64_t pos, std::span<const std::byte> data) override {
+  Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) override {
+    for (std::span<const std::byte> piece : pieces) {
+      Status status = WriteOne(pos, piece);
+      if (!status.ok()) return status;
+      pos += piece.size();
+    }
+    return Status::Ok();
+  }
+
+  Status WriteOne(uint64_t pos, std::span<const std::byte> data) {
     if (faults_ && faults_->fail_writes.load()) {
       return Status::Error(Code::kNoSpace, "injected write failure");
     }
