@@ -84,24 +84,19 @@ def main():
         subprocess.run(["curl", "-s", "-o", "/dev/null", nginx.url + "big"], check=True)
         results["curl"] = {"seconds": time.monotonic() - start}
 
-        netcache("mount", nginx.url, mnt, "--cache-dir", cache)
-        pid = json.loads(netcache("stat", mnt, "--json"))["pid"]
-        seconds = timed_read(os.path.join(mnt, "big"))
-        cpu, rss = daemon_usage(pid)
-        stats = json.loads(netcache("stat", mnt, "--json"))
-        results["cold"] = {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss,
-                           "bytes_from_origin": stats["bytes_from_origin"]}
-        netcache("umount", mnt)
+        def read_through_mount(counter):
+            """Mounts, reads the file once, unmounts; the timing and the daemon's usage."""
+            netcache("mount", nginx.url, mnt, "--cache-dir", cache)
+            pid = json.loads(netcache("stat", mnt, "--json"))["pid"]
+            seconds = timed_read(os.path.join(mnt, "big"))
+            cpu, rss = daemon_usage(pid)
+            stats = json.loads(netcache("stat", mnt, "--json"))
+            netcache("umount", mnt)
+            return {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss, counter: stats[counter]}
 
+        results["cold"] = read_through_mount("bytes_from_origin")
         drop_caches()
-        netcache("mount", nginx.url, mnt, "--cache-dir", cache)
-        pid = json.loads(netcache("stat", mnt, "--json"))["pid"]
-        seconds = timed_read(os.path.join(mnt, "big"))
-        cpu, rss = daemon_usage(pid)
-        stats = json.loads(netcache("stat", mnt, "--json"))
-        results["warm"] = {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss,
-                           "bytes_from_cache": stats["bytes_from_cache"]}
-        netcache("umount", mnt)
+        results["warm"] = read_through_mount("bytes_from_cache")
 
         (data_file,) = glob.glob(os.path.join(cache, "*", "*", "*.data"))
         drop_caches()
