@@ -86,14 +86,15 @@ struct stat StatOf(fuse_ino_t ino, const origin::Attr& attr) {
   return st;
 }
 
-// Attributes from the origin; a regular file's cached data is revalidated against them.
+// Attributes from the origin (or a listing); a regular file's cached data is revalidated
+// against them when they carry a version.
 util::Result<origin::Attr> FreshAttr(Session::Impl* impl, Node& node) {
-  auto attr = impl->ctx.origin->GetAttr(node.path);
+  auto attr = impl->ctx.origin->GetStatAttr(node.path);
   if (!attr.ok()) return attr;
   std::lock_guard lock(node.mu);
   if (node.file) {
     if (attr->type == origin::FileType::kRegular) {
-      node.file->Revalidate(*attr);
+      if (!attr->version.empty()) node.file->Revalidate(*attr);
     } else {
       node.file.reset();  // Replaced by something that is not a file.
     }
@@ -183,12 +184,14 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
   auto dir = impl->inodes.Get(parent);
   if (!dir) return (void)fuse_reply_err(req, ESTALE);
   std::string path = origin::JoinPath(dir->path, name);
-  auto attr = impl->ctx.origin->GetAttr(path);
+  auto attr = impl->ctx.origin->GetStatAttr(path);
   if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
   auto node = impl->inodes.Lookup(path);
   {
     std::lock_guard lock(node->mu);
-    if (node->file && attr->type == origin::FileType::kRegular) node->file->Revalidate(*attr);
+    if (node->file && attr->type == origin::FileType::kRegular && !attr->version.empty()) {
+      node->file->Revalidate(*attr);
+    }
   }
   ReplyEntry(req, impl, node, *attr);
 }
@@ -332,7 +335,7 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
         auto promise = std::make_shared<std::promise<util::Result<origin::Attr>>>();
         pending.emplace_back(j, promise->get_future());
         impl->attr_pool.Submit([impl, promise, p = origin::JoinPath(dir->path, handle->entries[j].name)] {
-          promise->set_value(impl->ctx.origin->GetAttr(p));
+          promise->set_value(impl->ctx.origin->GetStatAttr(p));
         });
       }
       for (auto& [j, future] : pending) prefetched.emplace(j, future.get());

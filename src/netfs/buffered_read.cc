@@ -104,7 +104,7 @@ util::Result<FolioSpan> Inode::ReadFolios(uint64_t pos, uint64_t len, ReadaheadS
     netfs_->stats_.read_restarts.fetch_add(1, std::memory_order_relaxed);
     if (!result.ok() && result.status().code() == Code::kStale) {
       // The origin moved to a new version under us: take it on before reading again.
-      auto fresh = netfs_->origin_->GetAttr(path_);
+      auto fresh = netfs_->origin_->GetAttrFresh(path_);
       if (!fresh.ok()) return fresh.status();
       Revalidate(*fresh);
     }

@@ -65,6 +65,7 @@ std::string EncodeAttr(const origin::Attr& attr) {
   PutPod(&out, attr.ctime_ns);
   PutPod(&out, attr.nlink);
   PutString(&out, attr.version);
+  PutPod(&out, attr.version_seen_at_s);
   return out;
 }
 
@@ -74,9 +75,12 @@ bool DecodeAttr(const std::string& bytes, origin::Attr* attr) {
   bool ok = GetPod(bytes, &at, &type) && GetPod(bytes, &at, &attr->size) &&
             GetPod(bytes, &at, &attr->mode) && GetPod(bytes, &at, &attr->mtime_ns) &&
             GetPod(bytes, &at, &attr->ctime_ns) && GetPod(bytes, &at, &attr->nlink) &&
-            GetString(bytes, &at, &attr->version) && at == bytes.size() && type <= 3;
+            GetString(bytes, &at, &attr->version) && type <= 3;
+  attr->version_seen_at_s = 0;
+  // Records written before version_seen_at_s existed end here.
+  if (ok && at < bytes.size()) ok = GetPod(bytes, &at, &attr->version_seen_at_s);
   attr->type = static_cast<origin::FileType>(type);
-  return ok;
+  return ok && at == bytes.size();
 }
 
 std::string EncodeListing(const std::vector<origin::DirEntry>& entries) {
@@ -142,20 +146,9 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
     stats_.hits.fetch_add(1, std::memory_order_relaxed);
     return cached;
   }
-  util::Result<T> fresh = fetch();
+  util::Result<T> fresh = fetch(have ? &cached : nullptr);
   if (fresh.ok()) {
-    std::string value = encode(*fresh);
-    {
-      std::lock_guard lock(mu_);
-      if (recent_.size() > 100000) recent_.clear();  // Bounded; refills within one TTL.
-      recent_[key] = {value, std::chrono::steady_clock::now()};
-    }
-    // Rewrite only what changed, or a record a minute old (its time bounds --stale-if-error and
-    // lets a remount skip the origin), so lookups do not each cost a disk write.
-    const int64_t refresh_ns = std::max<int64_t>(options_.ttl.count(), 60'000'000'000LL);
-    if (!have || stored->value != value || age >= refresh_ns) {
-      volume_->PutMetadata(key, {value, now});
-    }
+    Remember(key, encode(*fresh), stored);
     return fresh;
   }
   bool may_serve_stale = options_.policy == OriginPolicy::kStaleIfError && have &&
@@ -175,9 +168,41 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   return cached;
 }
 
+void MetadataCachingOrigin::Remember(const std::string& key, const std::string& value,
+                                     const std::optional<fscache::MetadataRecord>& stored) {
+  {
+    std::lock_guard lock(mu_);
+    if (recent_.size() > 100000) recent_.clear();  // Bounded; refills within one TTL.
+    recent_[key] = {value, std::chrono::steady_clock::now()};
+  }
+  // Rewrite only what changed, or a record a minute old (its time bounds --stale-if-error and
+  // lets a remount skip the origin), so lookups do not each cost a disk write.
+  const int64_t now = NowNs();
+  const int64_t refresh_ns = std::max<int64_t>(options_.ttl.count(), 60'000'000'000LL);
+  if (!stored || stored->value != value || now - stored->stored_at_ns >= refresh_ns) {
+    volume_->PutMetadata(key, {value, now});
+  }
+}
+
+namespace {
+
+// Attributes a reader can open by: a regular file's must carry its version.
+bool DecodeVersionedAttr(const std::string& bytes, origin::Attr* attr) {
+  return DecodeAttr(bytes, attr) && (attr->type != origin::FileType::kRegular || !attr->version.empty());
+}
+
+}  // namespace
+
+util::Result<origin::Attr> MetadataCachingOrigin::FetchAttr(const std::string& path,
+                                                            const origin::Attr* known) {
+  if (known != nullptr && !known->version.empty()) return inner_->GetAttrSince(path, *known);
+  return inner_->GetAttr(path);
+}
+
 util::Result<origin::Attr> MetadataCachingOrigin::GetAttr(const std::string& path) {
   auto attr = Cached<origin::Attr>(
-      "attr", path, [&] { return inner_->GetAttr(path); }, EncodeAttr, DecodeAttr);
+      "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known); }, EncodeAttr,
+      DecodeVersionedAttr);
   if (!attr.ok() && path.empty() && options_.policy == OriginPolicy::kOffline) {
     origin::Attr root;  // An empty cache still mounts: an empty root directory.
     root.type = origin::FileType::kDirectory;
@@ -191,17 +216,66 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetAttr(const std::string& pat
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetAttrFresh(const std::string& path) {
   return Cached<origin::Attr>(
-      "attr", path, [&] { return inner_->GetAttr(path); }, EncodeAttr, DecodeAttr, /*use_ttl=*/false);
+      "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known); }, EncodeAttr,
+      DecodeVersionedAttr, /*use_ttl=*/false);
+}
+
+util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string& path) {
+  return Cached<origin::Attr>(
+      "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known); }, EncodeAttr,
+      DecodeAttr);
 }
 
 util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ReadDir(const std::string& path) {
   return Cached<std::vector<origin::DirEntry>>(
-      "dir", path, [&] { return inner_->ReadDir(path); }, EncodeListing, DecodeListing);
+      "dir", path,
+      [&](const std::vector<origin::DirEntry>*) {
+        auto entries = inner_->ReadDir(path);
+        if (entries.ok()) LearnFromListing(path, *entries);
+        return entries;
+      },
+      EncodeListing, DecodeListing);
+}
+
+// A listing names each child's size and mtime (to its granularity). Where that matches a
+// version the origin reported earlier, the listing proves that version still current, so opens
+// and lookups need no request of their own; this is what makes a warm `tar` or `ls -lR` cost one
+// request per directory. The proof needs the earlier report to be "racy-clean" (as git's index
+// is): taken after the mtime's granule ended, so any later change shows as a new mtime. Where
+// nothing matches, the listing's attributes still answer stat, without a version.
+void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
+                                             const std::vector<origin::DirEntry>& entries) {
+  if (options_.ttl.count() <= 0) return;  // Nothing may be trusted past its request.
+  for (const origin::DirEntry& entry : entries) {
+    if (!entry.attr) continue;
+    const std::string key = "attr:" + origin::JoinPath(dir, entry.name);
+    const origin::Attr& listed = *entry.attr;
+    std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata(key);
+    origin::Attr known;
+    bool versioned = stored && DecodeAttr(stored->value, &known) && !known.version.empty() &&
+                     known.type == listed.type;
+    if (listed.type != origin::FileType::kRegular) {
+      Remember(key, EncodeAttr(listed), stored);
+      continue;
+    }
+    const int64_t granule = std::max<int64_t>(1, entry.mtime_granularity_s);
+    const int64_t known_mtime_s = known.mtime_ns / 1000000000LL;
+    const int64_t listed_mtime_s = listed.mtime_ns / 1000000000LL;
+    bool same = versioned && known.size == listed.size &&
+                known_mtime_s - known_mtime_s % granule == listed_mtime_s;
+    if (same && known.version_seen_at_s >= listed_mtime_s + granule) {
+      Remember(key, stored->value, stored);  // Still current: fresh as of now.
+    } else if (!same) {
+      Remember(key, EncodeAttr(listed), stored);
+    }
+    // Same size and mtime but reported within the mtime's granule: unproven, so the next
+    // lookup asks the origin.
+  }
 }
 
 util::Result<std::string> MetadataCachingOrigin::ReadLink(const std::string& path) {
   return Cached<std::string>(
-      "link", path, [&] { return inner_->ReadLink(path); },
+      "link", path, [&](const std::string*) { return inner_->ReadLink(path); },
       [](const std::string& s) { return s; },
       [](const std::string& bytes, std::string* s) {
         *s = bytes;

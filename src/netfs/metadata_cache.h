@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <map>
 #include <set>
 #include <string>
@@ -49,6 +50,8 @@ class MetadataCachingOrigin final : public origin::Origin {
   util::Result<origin::Attr> GetAttr(const std::string& path) override;
   // Skips the within-TTL shortcut (still falls back to the cache as the policy says).
   util::Result<origin::Attr> GetAttrFresh(const std::string& path) override;
+  // May answer from a directory listing (attributes without a version).
+  util::Result<origin::Attr> GetStatAttr(const std::string& path) override;
   util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string& path) override;
   util::Result<std::string> ReadLink(const std::string& path) override;
   util::Result<origin::FsStats> StatFs() override;
@@ -61,6 +64,11 @@ class MetadataCachingOrigin final : public origin::Origin {
   template <typename T, typename Fetch, typename Encode, typename Decode>
   util::Result<T> Cached(const std::string& kind, const std::string& path, Fetch fetch,
                          Encode encode, Decode decode, bool use_ttl = true);
+  // Keeps `value` for `key` in memory and, when new or a minute old, in the persistent record.
+  void Remember(const std::string& key, const std::string& value,
+                const std::optional<fscache::MetadataRecord>& stored);
+  util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known);
+  void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);
 
   origin::Origin* const inner_;
   const std::string volume_key_;

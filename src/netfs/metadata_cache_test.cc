@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 #include "fscache/memory_backend.h"
@@ -83,6 +84,157 @@ TEST_F(MetadataCacheTest, FreshRecordsSaveOriginRoundTrips) {
   EXPECT_EQ(cached.stats().hits.load(), 1u);
 }
 
+// An origin whose listings carry sizes and mtimes (as a web server's index pages do); counts
+// how often it is asked for attributes.
+class ListingOrigin final : public origin::Origin {
+ public:
+  struct File {
+    uint64_t size;
+    int64_t mtime_s;
+    std::string version;
+    int64_t reported_at_s;  // The server's clock when it reports the version.
+  };
+  std::map<std::string, File> files;
+  int64_t granularity_s = 60;
+  int head_requests = 0;
+  int conditional_requests = 0;
+
+  std::string VolumeKey() const override { return "listing:"; }
+  util::Result<origin::Attr> GetAttr(const std::string& path) override {
+    ++head_requests;
+    return AttrOf(path);
+  }
+  util::Result<origin::Attr> GetAttrSince(const std::string& path, const origin::Attr& known) override {
+    ++conditional_requests;
+    return AttrOf(path).ok() && AttrOf(path)->version == known.version ? known : AttrOf(path);
+  }
+  util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string&) override {
+    std::vector<origin::DirEntry> entries;
+    for (const auto& [name, file] : files) {
+      origin::Attr listed;
+      listed.type = origin::FileType::kRegular;
+      listed.size = file.size;
+      listed.mtime_ns = (file.mtime_s - file.mtime_s % granularity_s) * 1000000000LL;
+      entries.push_back({name, origin::FileType::kRegular, listed, granularity_s});
+    }
+    return entries;
+  }
+  util::Result<std::string> ReadLink(const std::string&) override { return std::string(); }
+  util::Result<origin::FsStats> StatFs() override { return origin::FsStats{}; }
+  void Read(const std::string&, const std::string&, uint64_t, std::vector<origin::IoVec>,
+            origin::ReadCompletion done) override {
+    done(util::Status::Ok(), 0);
+  }
+
+ private:
+  util::Result<origin::Attr> AttrOf(const std::string& path) {
+    auto it = files.find(path);
+    if (it == files.end()) return util::Status::Error(Code::kNotFound, path);
+    origin::Attr attr;
+    attr.type = origin::FileType::kRegular;
+    attr.size = it->second.size;
+    attr.mtime_ns = it->second.mtime_s * 1000000000LL;
+    attr.version = it->second.version;
+    attr.version_seen_at_s = it->second.reported_at_s;
+    return attr;
+  }
+};
+
+class ListingAttrTest : public ::testing::Test {
+ protected:
+  ListingAttrTest()
+      : cache_(fscache::NewMemoryBackend(4096, nullptr), 1), volume_(*cache_.AcquireVolume("l")) {}
+  // A fresh mount over the same persistent records (nothing in memory).
+  MetadataCachingOrigin Mount() {
+    return MetadataCachingOrigin(&origin_, "listing:", volume_, {OriginPolicy::kStrict, 1h, 1h});
+  }
+  // Makes a persistent record older than any TTL, as after a remount a day later.
+  void Age(const std::string& key) {
+    auto record = volume_->GetMetadata(key);
+    ASSERT_TRUE(record.has_value());
+    record->stored_at_ns = 0;
+    volume_->PutMetadata(key, *record);
+  }
+  ListingOrigin origin_;
+  fscache::Cache cache_;
+  std::shared_ptr<fscache::Volume> volume_;
+};
+
+TEST_F(ListingAttrTest, ListingAnswersStatWithoutAVersion) {
+  origin_.files["a"] = {100, 1000, "v1", 5000};
+  auto mount = Mount();
+  ASSERT_TRUE(mount.ReadDir("").ok());
+  auto stat = mount.GetStatAttr("a");
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(stat->size, 100u);
+  EXPECT_EQ(stat->mtime_ns, 960 * 1000000000LL);  // To the listing's minute.
+  EXPECT_TRUE(stat->version.empty());
+  EXPECT_EQ(origin_.head_requests, 0);
+  // Opening needs the version: that one asks the origin.
+  auto open = mount.GetAttr("a");
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->version, "v1");
+  EXPECT_EQ(origin_.head_requests, 1);
+}
+
+TEST_F(ListingAttrTest, MatchingListingProvesTheKnownVersionAfterARemount) {
+  origin_.files["a"] = {100, 1000, "v1", 5000};  // Reported long after its mtime's minute.
+  ASSERT_TRUE(Mount().GetAttr("a").ok());
+  EXPECT_EQ(origin_.head_requests, 1);
+  Age("attr:a");
+  auto again = Mount();
+  ASSERT_TRUE(again.ReadDir("").ok());
+  auto open = again.GetAttr("a");
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->version, "v1");
+  EXPECT_EQ(open->mtime_ns, 1000 * 1000000000LL);  // The reported mtime, not the listing's minute.
+  EXPECT_EQ(origin_.head_requests, 1);
+  EXPECT_EQ(origin_.conditional_requests, 0);
+}
+
+TEST_F(ListingAttrTest, ChangedSizeOrMinuteIsNotProof) {
+  origin_.files["a"] = {100, 1000, "v1", 5000};
+  origin_.files["b"] = {100, 1000, "w1", 5000};
+  ASSERT_TRUE(Mount().GetAttr("a").ok());
+  ASSERT_TRUE(Mount().GetAttr("b").ok());
+  Age("attr:a");
+  Age("attr:b");
+  origin_.files["a"] = {101, 1000, "v2", 5000};   // Same mtime, new size.
+  origin_.files["b"] = {100, 4000, "w2", 5000};   // Same size, new minute.
+  auto mount = Mount();
+  ASSERT_TRUE(mount.ReadDir("").ok());
+  EXPECT_EQ(mount.GetStatAttr("a")->size, 101u);
+  EXPECT_EQ(mount.GetAttr("a")->version, "v2");
+  EXPECT_EQ(mount.GetAttr("b")->version, "w2");
+  EXPECT_EQ(origin_.head_requests, 4);
+}
+
+TEST_F(ListingAttrTest, VersionReportedWithinItsMtimeMinuteIsNotProvedByAListing) {
+  // Reported 5 s after its mtime, within the same minute: a same-size change later in that minute would
+  // show the same listing line, so the listing cannot vouch for v1.
+  origin_.files["a"] = {100, 1000, "v1", 1000 + 5};
+  ASSERT_TRUE(Mount().GetAttr("a").ok());
+  Age("attr:a");
+  auto mount = Mount();
+  ASSERT_TRUE(mount.ReadDir("").ok());
+  origin_.files["a"] = {100, 1010, "v2", 1030};
+  auto open = mount.GetAttr("a");
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->version, "v2");
+}
+
+TEST_F(ListingAttrTest, ExpiredVersionIsRevalidatedConditionally) {
+  origin_.files["a"] = {100, 1000, "v1", 5000};
+  MetadataCachingOrigin first(&origin_, "listing:", volume_, {OriginPolicy::kStrict, 0ns, 1h});
+  ASSERT_TRUE(first.GetAttr("a").ok());
+  EXPECT_EQ(origin_.head_requests, 1);
+  auto again = first.GetAttr("a");  // TTL 0: asks every time, but conditionally.
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->version, "v1");
+  EXPECT_EQ(origin_.head_requests, 1);
+  EXPECT_EQ(origin_.conditional_requests, 1);
+}
+
 TEST(MetadataEncodingTest, RoundTripsAndRejectsJunk) {
   origin::Attr attr;
   attr.type = origin::FileType::kSymlink;
@@ -90,7 +242,15 @@ TEST(MetadataEncodingTest, RoundTripsAndRejectsJunk) {
   attr.mode = 0640;
   attr.mtime_ns = -5;
   attr.version = "etag:\"x\"|12";
+  attr.version_seen_at_s = 1795660867;
   origin::Attr back;
+  ASSERT_TRUE(DecodeAttr(EncodeAttr(attr), &back));
+  EXPECT_EQ(back.version_seen_at_s, attr.version_seen_at_s);
+  // Records from before version_seen_at_s existed still decode (as "not known").
+  std::string old_record = EncodeAttr(attr);
+  old_record.resize(old_record.size() - sizeof(int64_t));
+  ASSERT_TRUE(DecodeAttr(old_record, &back));
+  EXPECT_EQ(back.version_seen_at_s, 0);
   ASSERT_TRUE(DecodeAttr(EncodeAttr(attr), &back));
   EXPECT_EQ(back.type, attr.type);
   EXPECT_EQ(back.size, attr.size);

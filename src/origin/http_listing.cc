@@ -4,7 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <set>
+#include <sstream>
 
 namespace origin {
 namespace {
@@ -67,6 +71,86 @@ bool ChildOf(std::string href, const std::string& dir_path, ListingEntry* entry)
   return true;
 }
 
+int MonthIndex(const char* name) {
+  static const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                  "jul", "aug", "sep", "oct", "nov", "dec"};
+  for (int i = 0; i < 12; ++i) {
+    if (strncasecmp(name, kMonths[i], 3) == 0) return i;
+  }
+  return -1;
+}
+
+bool ValidTm(const std::tm& tm) {
+  return tm.tm_mon >= 0 && tm.tm_mday >= 1 && tm.tm_mday <= 31 && tm.tm_hour >= 0 &&
+         tm.tm_hour <= 23 && tm.tm_min >= 0 && tm.tm_min <= 59 && tm.tm_sec >= 0 && tm.tm_sec <= 60 &&
+         tm.tm_year >= 70;
+}
+
+// nginx's JSON "mtime": an RFC 1123 date, "Thu, 26 Nov 2026 04:49:04 GMT".
+bool ParseHttpDate(const std::string& text, int64_t* seconds) {
+  std::tm tm = {};
+  char month[4] = {};
+  char zone[4] = {};
+  if (std::sscanf(text.c_str(), "%*3s, %d %3s %d %d:%d:%d %3s", &tm.tm_mday, month, &tm.tm_year,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone) != 7 ||
+      std::strcmp(zone, "GMT") != 0) {
+    return false;
+  }
+  tm.tm_mon = MonthIndex(month);
+  tm.tm_year -= 1900;
+  if (!ValidTm(tm)) return false;
+  *seconds = timegm(&tm);
+  return true;
+}
+
+// The columns a server prints after a link: nginx "26-Nov-2026 04:49   12345" (UTC), Apache
+// "2026-11-26 04:49  12K" (tags between columns are dropped first). The mtime is to the minute;
+// the size counts only when printed in bytes.
+void ParseColumns(const std::string& text, ListingEntry* entry) {
+  std::string plain;
+  bool in_tag = false;
+  for (char c : text) {
+    if (c == '<') in_tag = true;
+    if (!in_tag) plain += c;
+    if (c == '>') in_tag = false, plain += ' ';
+  }
+  std::istringstream in(plain);
+  std::vector<std::string> words;
+  for (std::string word; in >> word && words.size() < 8;) words.push_back(word);
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    std::tm tm = {};
+    char month[4] = {};
+    int consumed = 0;
+    bool nginx_date = std::sscanf(words[i].c_str(), "%2d-%3[A-Za-z]-%4d%n", &tm.tm_mday, month,
+                                  &tm.tm_year, &consumed) == 3;
+    if (nginx_date) {
+      tm.tm_mon = MonthIndex(month);
+    } else if (std::sscanf(words[i].c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                           &consumed) == 3) {
+      tm.tm_mon -= 1;
+    } else {
+      continue;
+    }
+    if (static_cast<size_t>(consumed) != words[i].size()) continue;
+    int after_time = 0;
+    if (std::sscanf(words[i + 1].c_str(), "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &after_time) != 2 ||
+        static_cast<size_t>(after_time) != words[i + 1].size()) {
+      continue;
+    }
+    tm.tm_year -= 1900;
+    if (!ValidTm(tm)) continue;
+    entry->has_mtime = true;
+    entry->mtime_s = timegm(&tm);
+    entry->mtime_granularity_s = 60;
+    if (i + 2 < words.size() && words[i + 2].find_first_not_of("0123456789") == std::string::npos &&
+        words[i + 2].size() <= 19) {
+      entry->has_size = true;
+      entry->size = std::strtoull(words[i + 2].c_str(), nullptr, 10);
+    }
+    return;
+  }
+}
+
 util::Result<std::vector<ListingEntry>> ParseJson(const std::string& body, const std::string& url) {
   auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_array()) {
@@ -87,6 +171,9 @@ util::Result<std::vector<ListingEntry>> ParseJson(const std::string& body, const
     if (item.contains("size") && item["size"].is_number_unsigned()) {
       entry.has_size = true;
       entry.size = item["size"].get<uint64_t>();
+    }
+    if (item.contains("mtime") && item["mtime"].is_string()) {
+      entry.has_mtime = ParseHttpDate(item["mtime"].get<std::string>(), &entry.mtime_s);
     }
     entries.push_back(std::move(entry));
   }
@@ -171,6 +258,12 @@ util::Result<std::vector<ListingEntry>> ParseListing(const std::string& body,
     ++anchors;
     ListingEntry entry;
     if (ChildOf(DecodeEntities(value), dir_path, &entry) && seen.insert(entry.name).second) {
+      size_t link_end = lower.find("</a>", tag_end);
+      if (link_end != std::string::npos) {
+        size_t next = std::min(lower.find("<a", link_end), lower.find('\n', link_end));
+        if (next == std::string::npos) next = body.size();
+        if (next > link_end + 4) ParseColumns(body.substr(link_end + 4, next - link_end - 4), &entry);
+      }
       entries.push_back(std::move(entry));
     }
   }

@@ -16,8 +16,11 @@ namespace origin {
 struct ListingEntry {
   std::string name;
   FileType type = FileType::kRegular;
-  bool has_size = false;
+  bool has_size = false;  // Only sizes printed in bytes count ("12K" does not).
   uint64_t size = 0;
+  bool has_mtime = false;
+  int64_t mtime_s = 0;             // Seconds since the epoch, UTC, rounded down to...
+  int64_t mtime_granularity_s = 1;  // ...this: 1 for JSON, 60 for HTML pages (minutes).
 };
 
 // `content_type` is the response's Content-Type (may be empty). A body that is neither valid

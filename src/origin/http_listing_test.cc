@@ -74,6 +74,52 @@ TEST(HttpListingTest, NginxJson) {
   EXPECT_EQ((*entries)[1].size, 42u);
 }
 
+TEST(HttpListingTest, SizesAndMtimesFromTheColumnsAfterEachLink) {
+  const std::string nginx = R"(<html><body><pre><a href="../">../</a>
+<a href="sub/">sub/</a>                                   26-Nov-2026 02:41                   -
+<a href="a.txt">a.txt</a>                                 26-Nov-2026 02:41               12345
+<a href="nodate.txt">nodate.txt</a>
+</pre></body></html>)";
+  auto entries = ParseListing(nginx, "text/html", "http://h/d/");
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);
+  const int64_t minute = 1795660860;  // 2026-11-26 02:41:00 UTC.
+  EXPECT_TRUE((*entries)[0].has_mtime);
+  EXPECT_FALSE((*entries)[0].has_size);  // "-"
+  EXPECT_EQ((*entries)[1].mtime_s, minute);
+  EXPECT_EQ((*entries)[1].mtime_granularity_s, 60);
+  EXPECT_TRUE((*entries)[1].has_size);
+  EXPECT_EQ((*entries)[1].size, 12345u);
+  EXPECT_FALSE((*entries)[2].has_mtime);  // The next line's columns are not this link's.
+  EXPECT_FALSE((*entries)[2].has_size);
+
+  // Apache: columns in table cells; rounded sizes ("12K") are no sizes.
+  const std::string apache = R"(<html><body><table>
+<tr><td><a href="big.bin">big.bin</a></td><td align="right">2026-11-26 02:41  </td><td align="right"> 12K</td></tr>
+<tr><td><a href="small.txt">small.txt</a></td><td align="right">2026-11-26 02:41  </td><td align="right">310</td></tr>
+</table></body></html>)";
+  entries = ParseListing(apache, "text/html", "http://h/d/");
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].mtime_s, minute);
+  EXPECT_FALSE((*entries)[0].has_size);
+  EXPECT_TRUE((*entries)[1].has_size);
+  EXPECT_EQ((*entries)[1].size, 310u);
+}
+
+TEST(HttpListingTest, JsonMtimeToTheSecond) {
+  auto entries = ParseListing(
+      R"([{ "name":"f", "type":"file", "mtime":"Thu, 26 Nov 2026 02:41:07 GMT", "size":1 },
+          { "name":"g", "type":"file", "mtime":"yesterday", "size":1 }])",
+      "application/json", "http://h/");
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_TRUE((*entries)[0].has_mtime);
+  EXPECT_EQ((*entries)[0].mtime_s, 1795660867);
+  EXPECT_EQ((*entries)[0].mtime_granularity_s, 1);
+  EXPECT_FALSE((*entries)[1].has_mtime);
+}
+
 TEST(HttpListingTest, EmptyNginxDirectoryIsEmptyNotAnError) {
   auto entries = ParseListing("<html><body><pre><a href=\"../\">../</a>\n</pre></body></html>",
                               "text/html", "http://h/e/");

@@ -136,6 +136,29 @@ class HttpOrigin final : public Origin {
     return status;
   }
 
+  // A conditional HEAD: 304 means `known` is still the current version, with no new attributes
+  // to parse (and no Content-Length to trust, as 304s carry none).
+  Result<Attr> GetAttrSince(const std::string& path, const Attr& known) override {
+    Validator validator = ParseVersion(known.version);
+    bool etag = known.version.rfind("etag:", 0) == 0;
+    bool dated = known.version.rfind("lm:", 0) == 0;
+    if (path.empty() || known.type != FileType::kRegular || (!etag && !dated)) return GetAttr(path);
+    std::string url = UrlOf(path, false);
+    HttpRequest request{url, /*head=*/true, {}, nullptr};
+    request.headers.push_back((etag ? "If-None-Match: " : "If-Modified-Since: ") + validator.if_range);
+    HttpResponse head = client_.Perform(std::move(request));
+    if (head.curl_code == CURLE_OK && head.status == 304) {
+      Attr same = known;
+      same.version_seen_at_s = ServerTime(head);
+      return same;
+    }
+    Status status = StatusOf(head, url);
+    if (status.ok() && (head.effective_url.empty() || head.effective_url.back() != '/')) {
+      return FileAttr(head);
+    }
+    return GetAttr(path);  // Not a plain file any more (or an error): ask without conditions.
+  }
+
   Result<std::vector<DirEntry>> ReadDir(const std::string& path) override {
     std::string url = UrlOf(path, true);
     HttpResponse response = client_.Perform({url, false, {}, nullptr});
@@ -147,7 +170,18 @@ class HttpOrigin final : public Origin {
     std::vector<DirEntry> entries;
     std::map<std::string, FileType> types;
     for (const ListingEntry& entry : *listing) {
-      entries.push_back({entry.name, entry.type});
+      DirEntry out{entry.name, entry.type, std::nullopt, entry.mtime_granularity_s};
+      if (entry.type == FileType::kDirectory) {
+        out.attr = DirAttr();
+      } else if (entry.type == FileType::kRegular && entry.has_size && entry.has_mtime) {
+        Attr attr;
+        attr.type = FileType::kRegular;
+        attr.mode = 0444;
+        attr.size = entry.size;
+        attr.mtime_ns = attr.ctime_ns = entry.mtime_s * 1000000000LL;
+        out.attr = attr;  // No version: a listing carries no validator.
+      }
+      entries.push_back(std::move(out));
       types[entry.name] = entry.type;
     }
     std::lock_guard lock(mu_);
@@ -222,7 +256,16 @@ class HttpOrigin final : public Origin {
       if (t > 0) attr.mtime_ns = attr.ctime_ns = static_cast<int64_t>(t) * 1000000000LL;
     }
     attr.version = VersionOf(head, attr.size);
+    attr.version_seen_at_s = ServerTime(head);
     return attr;
+  }
+
+  // The server's clock from its Date header (0 when absent or unparseable).
+  static int64_t ServerTime(const HttpResponse& response) {
+    auto date = response.headers.find("date");
+    if (date == response.headers.end()) return 0;
+    time_t t = curl_getdate(date->second.c_str(), nullptr);
+    return t > 0 ? static_cast<int64_t>(t) : 0;
   }
 
   FileType KnownType(const std::string& path) {

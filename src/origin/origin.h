@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,13 +28,22 @@ struct Attr {
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
   uint64_t nlink = 1;
-  // Changes whenever the content may have changed (coherency data for the cache).
+  // Changes whenever the content may have changed (coherency data for the cache). Empty when
+  // not known: attributes taken from a directory listing are good for stat, not for reading.
   std::string version;
+  // The origin's own clock (seconds since the epoch) when it reported `version`; 0 if unknown.
+  // With mtime it tells whether a later listing showing the same mtime and size proves the
+  // version unchanged (see MetadataCachingOrigin::ReadDir).
+  int64_t version_seen_at_s = 0;
 };
 
 struct DirEntry {
   std::string name;
   FileType type = FileType::kOther;
+  // What the listing itself said of the entry, when it said enough for stat (size and mtime);
+  // its version is empty for files. mtime is rounded down to `mtime_granularity_s`.
+  std::optional<Attr> attr;
+  int64_t mtime_granularity_s = 1;
 };
 
 struct FsStats {
@@ -63,6 +73,14 @@ class Origin {
   virtual util::Result<Attr> GetAttr(const std::string& path) = 0;
   // As GetAttr, but past any caching layer in front of the origin.
   virtual util::Result<Attr> GetAttrFresh(const std::string& path) { return GetAttr(path); }
+  // As GetAttr, for a path whose attributes were `known`: an origin may ask a conditional
+  // question (HTTP: If-None-Match, 304) and answer `known` when nothing changed.
+  virtual util::Result<Attr> GetAttrSince(const std::string& path, const Attr& known) {
+    (void)known;
+    return GetAttr(path);
+  }
+  // As GetAttr, for stat(2) only: may come from a directory listing, with an empty version.
+  virtual util::Result<Attr> GetStatAttr(const std::string& path) { return GetAttr(path); }
   virtual util::Result<std::vector<DirEntry>> ReadDir(const std::string& path) = 0;
   virtual util::Result<std::string> ReadLink(const std::string& path) = 0;
   virtual util::Result<FsStats> StatFs() = 0;

@@ -219,6 +219,103 @@ class HttpReadTest(HttpTestCase):
         self.assertEqual(self.read_mounted("f"), b"secret stuff")
 
 
+class HttpMetadataTest(HttpTestCase):
+    """Attributes from listings, and revalidation by conditional requests, counted in nginx's log."""
+
+    def setUp(self):
+        super().setUp()
+        self.files = {f"d{d}/f{i}": random_bytes(100 + 37 * i + d, 100 * d + i)
+                      for d in range(3) for i in range(20)}
+        an_hour_ago = time.time() - 3600
+        for rel, data in self.files.items():
+            self.write_origin(rel, data)
+            os.utime(os.path.join(self.origin, rel), (an_hour_ago, an_hour_ago))
+        self.nginx.start()
+        self.log = os.path.join(self.nginx.prefix, "logs", "access.log")
+
+    def log_lines(self):
+        with open(self.log) as f:
+            return f.read().splitlines()
+
+    def requests_since(self, mark):
+        """(method, path, status) of each request logged after `mark` lines."""
+        out = []
+        for line in self.log_lines()[mark:]:
+            request, status = line.split('"')[1], line.split('"')[2].split()[0]
+            method, path = request.split()[:2]
+            out.append((method, path, int(status)))
+        return out
+
+    def mark(self):
+        return len(self.log_lines())
+
+    def check_stat_of_every_file(self):
+        """As `ls -lR`: list each directory, then stat what it lists."""
+        listed = set()
+        for dirpath, _, filenames in os.walk(self.mnt):
+            listed.update(os.path.relpath(os.path.join(dirpath, n), self.mnt) for n in filenames)
+        self.assertEqual(listed, set(self.files))
+        for rel in self.files:
+            st = os.stat(os.path.join(self.mnt, rel))
+            origin = os.stat(os.path.join(self.origin, rel))
+            self.assertEqual(st.st_size, origin.st_size, rel)
+            self.assertEqual(int(st.st_mtime) // 60, int(origin.st_mtime) // 60, rel)
+
+    def test_ls_lR_takes_sizes_and_mtimes_from_listings(self):
+        for url in [self.nginx.url, self.nginx.url + "json/"]:
+            mark = self.mark()
+            self.mount_url(url, "--attr-timeout", "60")
+            self.check_stat_of_every_file()
+            requests = self.requests_since(mark)
+            self.assertEqual([r for r in requests[1:] if r[0] != "GET" or not r[1].endswith("/")], [],
+                             "only the mount's probe and directory listings may be asked for")
+            self.assertEqual(requests[0][:2], ("HEAD", url[url.index("/", 8):]))
+            self.umount()
+
+    def test_warm_remount_opens_files_a_listing_vouches_for_without_a_request(self):
+        self.mount_url(self.nginx.url, "--attr-timeout", "1")
+        for rel, data in self.files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+        self.umount()
+        time.sleep(1.1)  # Every record older than the attribute timeout: all must be re-checked.
+        mark = self.mark()
+        self.mount_url(self.nginx.url, "--attr-timeout", "30")
+        for d in range(3):
+            os.listdir(os.path.join(self.mnt, f"d{d}"))
+        for rel, data in self.files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+        requests = self.requests_since(mark)
+        self.assertEqual([r for r in requests if not r[1].endswith("/")], [],
+                         "the listings prove every cached version current")
+        self.assertEqual(self.stats()["bytes_from_origin"], 0)
+
+    def test_a_change_the_listing_shows_is_fetched_not_served_from_cache(self):
+        self.mount_url(self.nginx.url, "--attr-timeout", "0.3")
+        for rel, data in self.files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+        new = random_bytes(len(self.files["d1/f5"]), 999)  # Same size; the mtime becomes now.
+        self.write_origin("d1/f5", new)
+        time.sleep(0.4)
+        os.listdir(os.path.join(self.mnt, "d1"))
+        self.assertEqual(self.read_mounted("d1/f5"), new)
+        self.assertEqual(self.read_mounted("d1/f6"), self.files["d1/f6"])
+
+    def test_expired_attributes_are_revalidated_with_a_conditional_request(self):
+        self.mount_url(self.nginx.url, "--attr-timeout", "0.3")
+        self.assertEqual(self.read_mounted("d0/f3"), self.files["d0/f3"])
+        origin_bytes = self.stats()["bytes_from_origin"]
+        for remount in [False, True]:
+            if remount:
+                self.umount()
+                self.mount_url(self.nginx.url, "--attr-timeout", "0.3")
+            time.sleep(0.4)
+            mark = self.mark()
+            self.assertEqual(self.read_mounted("d0/f3"), self.files["d0/f3"])
+            self.assertIn(("HEAD", "/d0/f3", 304), self.requests_since(mark))
+        self.assertEqual(self.stats()["bytes_from_origin"], 0)  # The remount read all from cache.
+        self.assertGreater(origin_bytes, 0)
+
+
 class HttpFaultTest(HttpTestCase):
     def setUp(self):
         super().setUp()
