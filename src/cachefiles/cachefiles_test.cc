@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "cachefiles/metadata.h"
 #include "testutil/scratch_dir.h"
@@ -77,6 +79,69 @@ TEST_F(CachefilesTest, DataSurvivesReopenAndIsByteExact) {
   std::string back(size, '\0');
   ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
   EXPECT_EQ(back, content);
+}
+
+TEST_F(CachefilesTest, OneReadFillsPiecesThatSplitGranulesAnywhere) {
+  const uint64_t size = 5 * kGranule + 333;
+  std::string content = Pattern(size, 11);
+  auto volume = Volume();
+  auto object = std::move(*volume->OpenObject("f", "v1", size));
+  ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  // Piece boundaries that do not fall on granule boundaries: each granule's checksum must be
+  // computed across the pieces it spans.
+  std::string back(size, '\0');
+  std::vector<std::span<std::byte>> pieces;
+  for (uint64_t at = 0, step = 1000; at < size; at += step, step = step * 3 % 7919 + 1) {
+    pieces.push_back(Bytes(back).subspan(at, std::min(step, size - at)));
+  }
+  ASSERT_TRUE(object->ReadV(0, pieces).ok());
+  EXPECT_EQ(back, content);
+  // Reads that are not whole granules, or reach uncached ones, are refused.
+  std::string partial(kGranule / 2, '\0');
+  EXPECT_EQ(object->Read(0, Bytes(partial)).code(), Code::kInvalidArgument);
+  auto other = std::move(*volume->OpenObject("g", "v1", 2 * kGranule));
+  ASSERT_TRUE(other->Write(0, Bytes(content).subspan(0, kGranule)).ok());
+  std::string two(2 * kGranule, '\0');
+  EXPECT_EQ(other->Read(0, Bytes(two)).code(), Code::kNoCache);
+}
+
+TEST_F(CachefilesTest, ConcurrentReadersOfACorruptObjectDiscardItOnce) {
+  const uint64_t size = 16 * kGranule;
+  std::string content = Pattern(size, 12);
+  {
+    auto object = std::move(*Volume()->OpenObject("f", "v1", size));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  }
+  {
+    std::fstream f(Find(".data"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(9 * kGranule + 5);
+    f.put(static_cast<char>(content[9 * kGranule + 5] ^ 1));
+  }
+  auto object = std::move(*Volume()->OpenObject("f", "v1", size));
+  std::atomic<int> good{0}, corrupt{0}, gone{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      for (uint64_t index = t; index < 16; index += 2) {
+        std::string back(kGranule, '\0');
+        util::Status status = object->Read(index * kGranule, Bytes(back));
+        if (status.ok()) {
+          EXPECT_EQ(back, content.substr(index * kGranule, kGranule));  // Never wrong bytes.
+          ++good;
+        } else if (status.code() == Code::kCorruption) {
+          EXPECT_EQ(index, 9u);
+          ++corrupt;
+        } else {
+          EXPECT_EQ(status.code(), Code::kNoCache);
+          ++gone;
+        }
+      }
+    });
+  }
+  for (auto& reader : readers) reader.join();
+  EXPECT_GE(corrupt.load(), 1);
+  EXPECT_EQ(good + corrupt + gone, 30);  // 8 + 8 + 7 + 7 reads.
+  EXPECT_EQ(object->Usage().bytes_present, 0u);
 }
 
 TEST_F(CachefilesTest, ChangedVersionDiscardsData) {

@@ -9,12 +9,16 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <vector>
+
+#include <xxhash.h>
 
 #include "cachefiles/cull.h"
 #include "cachefiles/internal.h"
@@ -225,6 +229,7 @@ uint64_t Object::GranuleLen(uint64_t index) const {
 }
 
 Status Object::Reset() {
+  ++resets_;
   granules_.clear();
   bytes_present_ = 0;
   if (::ftruncate(data_fd_, 0) != 0) return Status::FromErrno(errno, "truncate " + base_path_);
@@ -264,36 +269,83 @@ fscache::Occupancy Object::Query(uint64_t pos, uint64_t max_len) {
   return {present, std::min(len, max_len)};
 }
 
-Status Object::Read(uint64_t pos, std::span<std::byte> buf) {
+Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& pieces) {
   last_access_ns_.store(RealtimeNs(), std::memory_order_relaxed);
-  std::lock_guard lock(mu_);
-  const uint64_t g = header_.granule_size;
-  if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache read");
-  uint64_t done = 0;
-  while (done < buf.size()) {
-    uint64_t index = (pos + done) / g;
-    auto it = granules_.find(index);
-    uint64_t len = GranuleLen(index);
-    if (it == granules_.end() || len == 0) return Status::Error(Code::kNoCache, "not cached");
-    if (buf.size() - done < len) {
-      return Status::Error(Code::kInvalidArgument, "cache read must cover whole granules");
-    }
-    ssize_t n = ::pread(data_fd_, buf.data() + done, len, static_cast<off_t>(pos + done));
-    bool good = n == static_cast<ssize_t>(len) &&
-                HashBytes(buf.data() + done, len) == it->second.data_hash;
-    if (!good) {
-      int err = n < 0 ? errno : 0;
-      NC_LOG_WARN("cache object %s: granule %llu failed verification%s%s; discarding it",
-                  base_path_.c_str(), static_cast<unsigned long long>(index),
-                  err ? ": " : "", err ? std::strerror(err) : "");
-      Status reset = Reset();
-      if (!reset.ok()) NC_LOG_WARN("discard failed: %s", reset.ToString().c_str());
-      Recharge();
-      return Status::Error(Code::kCorruption, "cached data failed verification");
-    }
-    done += len;
+  uint64_t total = 0;
+  std::vector<struct iovec> iov;
+  for (std::span<std::byte> piece : pieces) {
+    total += piece.size();
+    iov.push_back({piece.data(), piece.size()});
   }
-  return Status::Ok();
+  uint64_t resets_seen;
+  uint64_t bad_index = 0;
+  int err = 0;
+  {
+    std::shared_lock lock(mu_);
+    resets_seen = resets_;
+    const uint64_t g = header_.granule_size;
+    if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache read");
+    std::vector<std::pair<uint64_t, uint64_t>> expected;  // (length, hash) of each granule.
+    for (uint64_t covered = 0; covered < total;) {
+      uint64_t index = (pos + covered) / g;
+      auto it = granules_.find(index);
+      uint64_t len = GranuleLen(index);
+      if (it == granules_.end() || len == 0) return Status::Error(Code::kNoCache, "not cached");
+      if (total - covered < len) {
+        return Status::Error(Code::kInvalidArgument, "cache read must cover whole granules");
+      }
+      expected.emplace_back(len, it->second.data_hash);
+      covered += len;
+    }
+    uint64_t got = 0;
+    for (size_t first = 0; got < total && err == 0;) {
+      ssize_t n = ::preadv(data_fd_, iov.data() + first, static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX)),
+                           static_cast<off_t>(pos + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        err = n < 0 ? errno : EIO;  // A hole or a cut file: the granule is not all there.
+        break;
+      }
+      got += static_cast<uint64_t>(n);
+      for (uint64_t advance = static_cast<uint64_t>(n); advance > 0 && first < iov.size();) {
+        uint64_t step = std::min<uint64_t>(advance, iov[first].iov_len);
+        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + step;
+        iov[first].iov_len -= step;
+        advance -= step;
+        if (iov[first].iov_len == 0) ++first;
+      }
+    }
+    // Each granule's hash, streamed across the pieces it spans.
+    size_t piece = 0;
+    uint64_t in_piece = 0;
+    XXH3_state_t* state = XXH3_createState();
+    for (size_t i = 0; i < expected.size() && err == 0; ++i) {
+      XXH3_64bits_reset(state);
+      for (uint64_t left = expected[i].first; left > 0;) {
+        uint64_t n = std::min<uint64_t>(left, pieces[piece].size() - in_piece);
+        XXH3_64bits_update(state, pieces[piece].data() + in_piece, n);
+        left -= n;
+        in_piece += n;
+        if (in_piece == pieces[piece].size()) ++piece, in_piece = 0;
+      }
+      if (XXH3_64bits_digest(state) != expected[i].second) {
+        bad_index = pos / g + i;
+        err = -1;
+      }
+    }
+    XXH3_freeState(state);
+    if (err == 0) return Status::Ok();
+  }
+  std::unique_lock lock(mu_);
+  if (resets_ == resets_seen) {  // Not already discarded (and maybe refilled) by another reader.
+    NC_LOG_WARN("cache object %s: granule %llu failed verification%s%s; discarding it",
+                base_path_.c_str(), static_cast<unsigned long long>(bad_index),
+                err > 0 ? ": " : "", err > 0 ? std::strerror(err) : "");
+    Status reset = Reset();
+    if (!reset.ok()) NC_LOG_WARN("discard failed: %s", reset.ToString().c_str());
+    Recharge();
+  }
+  return Status::Error(Code::kCorruption, "cached data failed verification");
 }
 
 Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "cachefiles/metadata.h"
@@ -30,7 +31,7 @@ class Object final : public fscache::BackendObject {
 
   uint64_t granule_size() const override { return header_.granule_size; }
   fscache::Occupancy Query(uint64_t pos, uint64_t max_len) override;
-  util::Status Read(uint64_t pos, std::span<std::byte> buf) override;
+  util::Status ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& pieces) override;
   util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) override;
   util::Status Invalidate(const std::string& aux, uint64_t object_size) override;
   util::Status Resize(uint64_t object_size) override;
@@ -66,7 +67,9 @@ class Object final : public fscache::BackendObject {
 
   const std::string base_path_;
   Space* const space_;
-  mutable std::mutex mu_;
+  // Shared by reads (any number at once, each a preadv with no state change), exclusive for
+  // everything else; held across the I/O so the culler cannot close the files under a read.
+  mutable std::shared_mutex mu_;
   MetadataHeader header_;                          // Protected by mu_.
   std::map<uint64_t, GranuleRecord> granules_;     // Protected by mu_.
   uint64_t bytes_present_ = 0;                     // Protected by mu_.
@@ -75,6 +78,7 @@ class Object final : public fscache::BackendObject {
   int meta_fd_ = -1;  // O_APPEND; replaced by RewriteMetadata(). Protected by mu_.
   bool reused_ = false;
   bool retired_ = false;  // Protected by mu_. Files removed by the culler; fds closed.
+  uint64_t resets_ = 0;   // Protected by mu_. Counts Reset(), so a late verdict hits no newer data.
   std::atomic<int> uses_{0};
   std::atomic<uint64_t> opens_{0};
   std::atomic<int64_t> last_access_ns_{0};

@@ -47,7 +47,10 @@ class BackendObject {
   virtual uint64_t granule_size() const = 0;
   // The run of present or absent granules starting at `pos`, at most `max_len` long.
   virtual Occupancy Query(uint64_t pos, uint64_t max_len) = 0;
-  virtual util::Status Read(uint64_t pos, std::span<std::byte> buf) = 0;
+  // Fills `pieces`, contiguous in the file from `pos`, with verified cached data (kNoCache
+  // when any of it is not cached, kCorruption when it fails verification).
+  virtual util::Status ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& pieces) = 0;
+  util::Status Read(uint64_t pos, std::span<std::byte> buf) { return ReadV(pos, {buf}); }
   // Stores `pieces`, contiguous in the file from `pos`, as one write (one metadata update).
   virtual util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) = 0;
   util::Status Write(uint64_t pos, std::span<const std::byte> data) { return WriteV(pos, {data}); }

@@ -38,18 +38,21 @@ class MemoryObject final : public BackendObject {
     return {present, std::min(len, max_len)};
   }
 
-  Status Read(uint64_t pos, std::span<std::byte> buf) override {
+  Status ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& pieces) override {
     std::lock_guard lock(*mu_);
-    uint64_t done = 0;
-    while (done < buf.size()) {
-      uint64_t at = pos + done;
-      auto it = stored_->granules.find(at / granule_);
-      if (it == stored_->granules.end()) return Status::Error(Code::kNoCache, "not present");
-      uint64_t offset = at % granule_;
-      if (offset >= it->second.size()) return Status::Error(Code::kNoCache, "short granule");
-      uint64_t n = std::min<uint64_t>(buf.size() - done, it->second.size() - offset);
-      std::memcpy(buf.data() + done, it->second.data() + offset, n);
-      done += n;
+    for (std::span<std::byte> buf : pieces) {
+      uint64_t done = 0;
+      while (done < buf.size()) {
+        uint64_t at = pos + done;
+        auto it = stored_->granules.find(at / granule_);
+        if (it == stored_->granules.end()) return Status::Error(Code::kNoCache, "not present");
+        uint64_t offset = at % granule_;
+        if (offset >= it->second.size()) return Status::Error(Code::kNoCache, "short granule");
+        uint64_t n = std::min<uint64_t>(buf.size() - done, it->second.size() - offset);
+        std::memcpy(buf.data() + done, it->second.data() + offset, n);
+        done += n;
+      }
+      pos += buf.size();
     }
     if (faults_ && faults_->corrupt_reads.load()) {
       return Status::Error(Code::kCorruption, "injected corruption");

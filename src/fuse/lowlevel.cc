@@ -235,7 +235,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   auto node = impl->inodes.Get(ino);
   if (!node) return (void)fuse_reply_err(req, ESTALE);
   // Close-to-open coherency: every open asks the origin for the current version.
-  auto attr = impl->ctx.origin->GetAttr(node->path);
+  auto attr = impl->ctx.origin->GetAttrForRead(node->path);
   if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
   if (attr->type == origin::FileType::kDirectory) return (void)fuse_reply_err(req, EISDIR);
   if (attr->type != origin::FileType::kRegular) return (void)fuse_reply_err(req, EACCES);

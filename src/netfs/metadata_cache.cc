@@ -194,9 +194,11 @@ bool DecodeVersionedAttr(const std::string& bytes, origin::Attr* attr) {
 }  // namespace
 
 util::Result<origin::Attr> MetadataCachingOrigin::FetchAttr(const std::string& path,
-                                                            const origin::Attr* known) {
+                                                            const origin::Attr* known,
+                                                            bool for_read) {
+  // A version seen before is checked conditionally: its data is likely in the cache already.
   if (known != nullptr && !known->version.empty()) return inner_->GetAttrSince(path, *known);
-  return inner_->GetAttr(path);
+  return for_read ? inner_->GetAttrForRead(path) : inner_->GetAttr(path);
 }
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetAttr(const std::string& path) {
@@ -218,6 +220,12 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetAttrFresh(const std::string
   return Cached<origin::Attr>(
       "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known); }, EncodeAttr,
       DecodeVersionedAttr, /*use_ttl=*/false);
+}
+
+util::Result<origin::Attr> MetadataCachingOrigin::GetAttrForRead(const std::string& path) {
+  return Cached<origin::Attr>(
+      "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known, true); },
+      EncodeAttr, DecodeVersionedAttr);
 }
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string& path) {

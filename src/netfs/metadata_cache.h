@@ -50,6 +50,7 @@ class MetadataCachingOrigin final : public origin::Origin {
   util::Result<origin::Attr> GetAttr(const std::string& path) override;
   // Skips the within-TTL shortcut (still falls back to the cache as the policy says).
   util::Result<origin::Attr> GetAttrFresh(const std::string& path) override;
+  util::Result<origin::Attr> GetAttrForRead(const std::string& path) override;
   // May answer from a directory listing (attributes without a version).
   util::Result<origin::Attr> GetStatAttr(const std::string& path) override;
   util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string& path) override;
@@ -67,7 +68,8 @@ class MetadataCachingOrigin final : public origin::Origin {
   // Keeps `value` for `key` in memory and, when new or a minute old, in the persistent record.
   void Remember(const std::string& key, const std::string& value,
                 const std::optional<fscache::MetadataRecord>& stored);
-  util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known);
+  util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known,
+                                       bool for_read = false);
   void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);
 
   origin::Origin* const inner_;

@@ -136,6 +136,50 @@ class HttpOrigin final : public Origin {
     return status;
   }
 
+  // A ranged GET of the first kOpenPrefix bytes instead of a HEAD: its headers carry the same
+  // attributes (the size in Content-Range), and the bytes answer the read that follows an open,
+  // so a small file costs one round trip, not two. Anything unexpected: a plain GetAttr.
+  Result<Attr> GetAttrForRead(const std::string& path) override {
+    if (path.empty() || KnownType(path) == FileType::kDirectory ||
+        ignores_ranges_.load(std::memory_order_relaxed)) {
+      return GetAttr(path);
+    }
+    std::string url = UrlOf(path, false);
+    HttpRequest request{url, false, {"Range: bytes=0-" + std::to_string(kOpenPrefix - 1)}, nullptr};
+    std::string body;
+    request.on_body = [&body](const char* data, size_t len, const HttpResponse& response) {
+      if (response.status != 200 && response.status != 206) return true;  // An error page.
+      if (body.size() + len > kOpenPrefix) return false;  // Range ignored, and the file is big.
+      body.append(data, len);
+      return true;
+    };
+    HttpResponse response = client_.Perform(std::move(request));
+    Status status = StatusOf(response, url);
+    if (status.code() == Code::kNotFound) return status;
+    bool file_url = response.effective_url.empty() || response.effective_url.back() != '/';
+    if (!status.ok() || !file_url) return GetAttr(path);
+    uint64_t size = 0;
+    if (response.status == 206) {
+      auto range = response.headers.find("content-range");
+      uint64_t first = 0, last = 0;
+      if (range == response.headers.end() || !ParseContentRange(range->second, &first, &last, &size) ||
+          first != 0 || last + 1 != body.size()) {
+        return GetAttr(path);
+      }
+    } else {
+      auto length = response.headers.find("content-length");
+      if (length == response.headers.end() || std::strtoull(length->second.c_str(), nullptr, 10) != body.size()) {
+        return GetAttr(path);
+      }
+      size = body.size();  // The whole file, from a server that ignored the range.
+    }
+    Attr attr = FileAttrOfSize(response, size);
+    std::lock_guard lock(mu_);
+    if (opened_.size() >= kMaxOpened) opened_.erase(opened_.begin());  // Any one: a bound, not LRU.
+    opened_[path] = {attr.version, std::move(body)};
+    return attr;
+  }
+
   // A conditional HEAD: 304 means `known` is still the current version, with no new attributes
   // to parse (and no Content-Length to trust, as 304s carry none).
   Result<Attr> GetAttrSince(const std::string& path, const Attr& known) override {
@@ -211,6 +255,7 @@ class HttpOrigin final : public Origin {
       done(Status::Ok(), 0);
       return;
     }
+    if (ReadOpened(path, version, pos, read->iov, read->want, done)) return;
     if (ignores_ranges_.load(std::memory_order_relaxed)) {
       ReadWhole(UrlOf(path, false), version, read->validator.size, pos, std::move(read->iov), done);
       return;
@@ -246,17 +291,22 @@ class HttpOrigin final : public Origin {
     if (length == head.headers.end()) {
       return Status::Error(Code::kIOError, "no Content-Length for " + head.effective_url);
     }
+    return FileAttrOfSize(head, std::strtoull(length->second.c_str(), nullptr, 10));
+  }
+
+  // A regular file's attributes from a response's headers, its size known otherwise.
+  static Attr FileAttrOfSize(const HttpResponse& response, uint64_t size) {
     Attr attr;
     attr.type = FileType::kRegular;
     attr.mode = 0444;
-    attr.size = std::strtoull(length->second.c_str(), nullptr, 10);
-    auto modified = head.headers.find("last-modified");
-    if (modified != head.headers.end()) {
+    attr.size = size;
+    auto modified = response.headers.find("last-modified");
+    if (modified != response.headers.end()) {
       time_t t = curl_getdate(modified->second.c_str(), nullptr);
       if (t > 0) attr.mtime_ns = attr.ctime_ns = static_cast<int64_t>(t) * 1000000000LL;
     }
-    attr.version = VersionOf(head, attr.size);
-    attr.version_seen_at_s = ServerTime(head);
+    attr.version = VersionOf(response, size);
+    attr.version_seen_at_s = ServerTime(response);
     return attr;
   }
 
@@ -521,6 +571,49 @@ class HttpOrigin final : public Origin {
     }
   }
 
+  // Answers a read from the bytes GetAttrForRead() kept, when they are of `version` and cover
+  // its start; the rest, if any, is read from the server. The bytes are dropped once read to
+  // their end. Returns false when they do not apply.
+  bool ReadOpened(const std::string& path, const std::string& version, uint64_t pos,
+                  const std::vector<IoVec>& iov, uint64_t want, const ReadCompletion& done) {
+    std::string bytes;
+    uint64_t size = ParseVersion(version).size;
+    {
+      std::lock_guard lock(mu_);
+      auto it = opened_.find(path);
+      if (it == opened_.end() || it->second.version != version || pos >= it->second.bytes.size()) {
+        return false;
+      }
+      uint64_t end = std::min<uint64_t>(pos + want, it->second.bytes.size());
+      bytes = it->second.bytes.substr(pos, end - pos);
+      if (end == it->second.bytes.size()) opened_.erase(it);
+    }
+    std::vector<IoVec> rest;
+    uint64_t at = 0;
+    for (const IoVec& v : iov) {
+      if (at + v.len <= bytes.size()) {
+        std::memcpy(v.base, bytes.data() + at, v.len);
+      } else if (at < bytes.size()) {
+        std::memcpy(v.base, bytes.data() + at, bytes.size() - at);
+        rest.push_back({v.base + (bytes.size() - at), v.len - (bytes.size() - at)});
+      } else {
+        rest.push_back(v);
+      }
+      at += v.len;
+    }
+    const uint64_t served = bytes.size();
+    if (rest.empty() || pos + served >= size) {
+      done(Status::Ok(), static_cast<size_t>(served));
+      return true;
+    }
+    Read(path, version, pos + served, std::move(rest),
+         [done, served](Status status, size_t n) { done(status, status.ok() ? served + n : 0); });
+    return true;
+  }
+
+  static constexpr size_t kOpenPrefix = 1024 * 1024;
+  static constexpr size_t kMaxOpened = 16;
+
   const std::string base_;
   util::ThreadPool* const pool_;  // Borrowed: completions run here.
   HttpClient client_;
@@ -530,6 +623,11 @@ class HttpOrigin final : public Origin {
   std::atomic<bool> warned_no_ranges_{false};
   std::atomic<bool> ignores_ranges_{false};  // Learned from the first full reply to a range.
   std::map<std::string, std::shared_ptr<Spill>> spills_;  // Protected by mu_. By URL.
+  struct Opened {
+    std::string version;
+    std::string bytes;  // The file's first bytes.
+  };
+  std::map<std::string, Opened> opened_;  // Protected by mu_. By path.
 };
 
 }  // namespace

@@ -79,6 +79,9 @@ class Origin {
     (void)known;
     return GetAttr(path);
   }
+  // As GetAttr, for an open: a read from the start of the file usually follows, so an origin
+  // may fetch the first bytes in the same round trip and keep them for that read.
+  virtual util::Result<Attr> GetAttrForRead(const std::string& path) { return GetAttr(path); }
   // As GetAttr, for stat(2) only: may come from a directory listing, with an empty version.
   virtual util::Result<Attr> GetStatAttr(const std::string& path) { return GetAttr(path); }
   virtual util::Result<std::vector<DirEntry>> ReadDir(const std::string& path) = 0;

@@ -59,8 +59,6 @@ class FstabTest(MountTestCase):
         self.assertEqual(self.read_mounted("f"), b"via mount.fuse3\n")
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class ConfigFileTest(MountTestCase):
@@ -106,3 +104,7 @@ class ConfigFileTest(MountTestCase):
             self.assertFalse(os.path.ismount(self.mnt))
         result = run("mount", self.origin, self.mnt, "--config", "/nonexistent.toml", check=False)
         self.assertIn("cannot read", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -316,6 +316,21 @@ class HttpMetadataTest(HttpTestCase):
         self.assertGreater(origin_bytes, 0)
 
 
+    def test_opening_a_cold_file_fetches_its_start_with_its_attributes(self):
+        big = random_bytes(3 * 1024 * 1024 + 7, 77)  # Beyond the bytes fetched at open.
+        self.write_origin("big", big)
+        self.mount_url(self.nginx.url, "--attr-timeout", "30")
+        os.listdir(os.path.join(self.mnt, "d2"))
+        mark = self.mark()
+        self.assertEqual(self.read_mounted("d2/f7"), self.files["d2/f7"])
+        self.assertEqual(self.requests_since(mark), [("GET", "/d2/f7", 206)],
+                         "a small file: one request for attributes and bytes together")
+        self.assertEqual(self.read_mounted("big"), big)
+        with open(os.path.join(self.mnt, "big"), "rb") as f:  # And from an offset, fresh handle.
+            f.seek(1024 * 1024 - 3)
+            self.assertEqual(f.read(10), big[1024 * 1024 - 3:1024 * 1024 + 7])
+
+
 class HttpFaultTest(HttpTestCase):
     def setUp(self):
         super().setUp()
@@ -380,8 +395,6 @@ class HttpFaultTest(HttpTestCase):
         self.assertGreaterEqual(self.stats()["origin_errors"], 2)
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class HttpsTest(HttpTestCase):
@@ -473,3 +486,7 @@ class HttpPolicyTest(HttpTestCase):
         requests = open(log).read().splitlines()[before:]
         # Only the mount's probe of the root reaches the server.
         self.assertLessEqual(len(requests), 1, requests)
+
+
+if __name__ == "__main__":
+    unittest.main()
