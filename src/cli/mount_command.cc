@@ -33,6 +33,7 @@ struct MountArgs {
   std::string mountpoint;
   std::string cache_dir;
   std::string memory_limit = "256M";
+  std::string readahead = "32M";
   double attr_timeout = 1.0;
   bool foreground = false;
   bool no_cache = false;
@@ -131,6 +132,9 @@ std::string CheckArguments(MountArgs& args) {
     args.source = resolved;
   }
   if (args.retries < 0) return "--retries must not be negative";
+  if (auto window = ParseSize(args.readahead); !window || *window < 128 * 1024) {
+    return "--readahead " + args.readahead + " is not a size of at least 128K";
+  }
   if (!args.cache_size.empty()) {
     auto size = ParseSize(args.cache_size);
     if (!size || *size < 1024 * 1024) return "--cache-size " + args.cache_size + " is not a size of at least 1M";
@@ -231,6 +235,7 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   folio::FolioPool pool(memory_limit);
   netfs::Options netfs_options;
   netfs_options.retries = args.retries;
+  netfs_options.max_readahead = *ParseSize(args.readahead);
   if (!args.cache_min_size.empty()) netfs_options.admission.min_size = *ParseSize(args.cache_min_size);
   if (!args.cache_max_size.empty()) netfs_options.admission.max_size = *ParseSize(args.cache_max_size);
   netfs_options.admission.include = args.cache_include;
@@ -298,6 +303,10 @@ CommandRunner AddMountCommand(CLI::App& app) {
   cmd->add_option("--memory-limit", args->memory_limit,
                   "Page cache memory limit, e.g. 256M, 1G")
       ->default_val("256M");
+  cmd->add_option("--readahead", args->readahead,
+                  "Largest readahead window of a sequential reader (at most a quarter of "
+                  "--memory-limit is used); more covers more latency")
+      ->default_val("32M");
   cmd->add_option("--attr-timeout", args->attr_timeout,
                   "Seconds before origin changes are looked for again")
       ->default_val(1.0);

@@ -24,24 +24,37 @@ constexpr int kMaxAttempts = 4;
 
 // Decides how far ahead of [pos, end) to read, from the pattern of earlier reads on the handle.
 // Returns the end of the readahead range (== end when none is due).
+//
+// The kernel sends a sequential reader's readahead as several requests at once, and the FUSE
+// threads may take them in any order: once a reader streams, a read that starts within
+// `reorder` of where the last one ended still counts as sequential. The window is topped up whenever a subrequest's worth
+// (`step`) of it has been read, so about a whole window stays in flight: on a link with a long
+// round trip, throughput is the bytes in flight per round trip.
 uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t max_readahead,
-                       bool* random) {
+                       uint64_t step, bool* random) {
   if (ra == nullptr || max_readahead == 0) return end;
+  const uint64_t reorder = 4 * 1024 * 1024;
   std::lock_guard lock(ra->mu);
+  const bool streaming = ra->window > 0;  // Only a reader known to be sequential is let off.
+  const bool sequential = pos == ra->next_pos ||
+                          (streaming && pos + reorder >= ra->next_pos && pos <= ra->next_pos + reorder);
   // One seek (say, to read a file's trailer) is not random access yet; a second one is.
-  if (pos != ra->next_pos) ++ra->random_reads;
-  *random = pos != ra->next_pos && ra->random_reads >= 2;
-  if (pos == ra->next_pos) {
-    ra->window = std::clamp<uint64_t>(ra->window * 2, std::min(4 * kFolioSize, max_readahead),
-                                      max_readahead);
+  if (!sequential) ++ra->random_reads;
+  *random = !sequential && ra->random_reads >= 2;
+  if (sequential) {
+    if (end > ra->next_pos) {
+      ra->window = std::clamp<uint64_t>(ra->window * 2, std::min(4 * kFolioSize, max_readahead),
+                                        max_readahead);
+    }
+    ra->next_pos = std::max(ra->next_pos, end);
   } else {
     ra->window = 0;
     ra->ra_end = 0;
+    ra->next_pos = end;
   }
-  ra->next_pos = end;
   if (ra->window == 0) return end;
-  // Issue more only when the reader has eaten into half the window: batches stay large.
-  if (ra->ra_end >= end + ra->window / 2) return end;
+  const uint64_t refill = std::min(step, ra->window / 2);
+  if (ra->ra_end >= end + ra->window - refill) return end;
   ra->ra_end = end + ra->window;
   return ra->ra_end;
 }
@@ -155,7 +168,8 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
   const uint64_t max_readahead = std::min<uint64_t>(netfs_->options_.max_readahead,
                                                     netfs_->pool_->Stats().limit * kFolioSize / 4);
   bool random = false;
-  const uint64_t ra_end = std::min(PlanReadahead(ra, pos, end, max_readahead, &random), i_size);
+  const uint64_t ra_end = std::min(
+      PlanReadahead(ra, pos, end, max_readahead, netfs_->options_.max_subrequest, &random), i_size);
   if (random && !background_fetch_started_.load(std::memory_order_relaxed) &&
       i_size <= netfs_->options_.random_prefetch_max && cookie_ && cookie_->BytesCached() < i_size) {
     StartBackgroundFetch();

@@ -51,7 +51,7 @@ struct Options {
   AdmissionRules admission;
   // Deep enough to keep several requests in flight at tens of ms of round trip.
   uint64_t max_readahead = 32 * 1024 * 1024;
-  uint64_t max_subrequest = 2 * 1024 * 1024;
+  uint64_t max_subrequest = 4 * 1024 * 1024;
   // A file up to this size that is read at random is fetched whole in the background, so the
   // random reads soon hit memory or the cache instead of paying a round trip each. 0: never.
   uint64_t random_prefetch_max = 128 * 1024 * 1024;

@@ -247,6 +247,27 @@ TEST_F(NetfsTest, SequentialReadsGrowTheReadaheadWindow) {
             netfs_->stats().bytes_from_origin.load() / kFolioSize);
 }
 
+TEST_F(NetfsTest, ReadsOfAStreamArrivingOutOfOrderKeepTheWindow) {
+  options_.random_prefetch_max = 0;
+  std::string content = Pattern(64 << 20, 23);
+  origin_.PutFile("f", content);
+  Mount();
+  auto inode = Open("f");
+  ReadaheadState ra;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(ReadRange(*inode, i * kFolioSize, kFolioSize, &ra).ok());
+  const uint64_t window = ra.window;
+  ASSERT_GT(window, 0u);
+  // The kernel's next two readahead requests, taken by two FUSE threads in the other order.
+  ASSERT_TRUE(ReadRange(*inode, 5 * kFolioSize, kFolioSize, &ra).ok());
+  ASSERT_TRUE(ReadRange(*inode, 4 * kFolioSize, kFolioSize, &ra).ok());
+  EXPECT_GE(ra.window, window);
+  EXPECT_EQ(ra.random_reads, 0u);
+  // A real seek still ends the stream.
+  ASSERT_TRUE(ReadRange(*inode, 40 << 20, kFolioSize, &ra).ok());
+  EXPECT_EQ(ra.random_reads, 1u);
+  EXPECT_EQ(ra.window, 0u);
+}
+
 TEST_F(NetfsTest, RandomReadsDoNotReadAhead) {
   options_.random_prefetch_max = 0;  // Only readahead here.
   std::string content = Pattern(8 << 20, 21);
