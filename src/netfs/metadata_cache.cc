@@ -83,12 +83,19 @@ bool DecodeAttr(const std::string& bytes, origin::Attr* attr) {
   return ok && at == bytes.size();
 }
 
+// Listing records: the names and types, and (since kListingWithAttrs) what the listing said of
+// each entry, so an offline mount can stat files it never opened.
+constexpr uint32_t kListingWithAttrs = 0xFFFFFFFEu;
+
 std::string EncodeListing(const std::vector<origin::DirEntry>& entries) {
   std::string out;
+  PutPod<uint32_t>(&out, kListingWithAttrs);
   PutPod<uint32_t>(&out, static_cast<uint32_t>(entries.size()));
   for (const auto& entry : entries) {
     PutPod<uint8_t>(&out, static_cast<uint8_t>(entry.type));
     PutString(&out, entry.name);
+    PutString(&out, entry.attr ? EncodeAttr(*entry.attr) : std::string());
+    PutPod<int64_t>(&out, entry.mtime_granularity_s);
   }
   return out;
 }
@@ -97,12 +104,22 @@ bool DecodeListing(const std::string& bytes, std::vector<origin::DirEntry>* entr
   size_t at = 0;
   uint32_t count;
   if (!GetPod(bytes, &at, &count)) return false;
+  const bool with_attrs = count == kListingWithAttrs;
+  if (with_attrs && !GetPod(bytes, &at, &count)) return false;
   entries->clear();
   for (uint32_t i = 0; i < count; ++i) {
     uint8_t type = 0;
     origin::DirEntry entry;
     if (!GetPod(bytes, &at, &type) || type > 3 || !GetString(bytes, &at, &entry.name)) return false;
     entry.type = static_cast<origin::FileType>(type);
+    if (with_attrs) {
+      std::string attr;
+      if (!GetString(bytes, &at, &attr) || !GetPod(bytes, &at, &entry.mtime_granularity_s)) return false;
+      if (!attr.empty()) {
+        entry.attr.emplace();
+        if (!DecodeAttr(attr, &*entry.attr)) return false;
+      }
+    }
     entries->push_back(std::move(entry));
   }
   return at == bytes.size();
@@ -169,7 +186,8 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
 }
 
 void MetadataCachingOrigin::Remember(const std::string& key, const std::string& value,
-                                     const std::optional<fscache::MetadataRecord>& stored) {
+                                     const std::optional<fscache::MetadataRecord>& stored,
+                                     bool persist) {
   {
     std::lock_guard lock(mu_);
     if (recent_.size() > 100000) recent_.clear();  // Bounded; refills within one TTL.
@@ -177,6 +195,7 @@ void MetadataCachingOrigin::Remember(const std::string& key, const std::string& 
   }
   // Rewrite only what changed, or a record a minute old (its time bounds --stale-if-error and
   // lets a remount skip the origin), so lookups do not each cost a disk write.
+  if (!persist) return;
   const int64_t now = NowNs();
   const int64_t refresh_ns = std::max<int64_t>(options_.ttl.count(), 60'000'000'000LL);
   if (!stored || stored->value != value || now - stored->stored_at_ns >= refresh_ns) {
@@ -229,9 +248,24 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetAttrForRead(const std::stri
 }
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string& path) {
-  return Cached<origin::Attr>(
+  auto attr = Cached<origin::Attr>(
       "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known); }, EncodeAttr,
       DecodeAttr);
+  const bool may_use_listing =
+      options_.policy == OriginPolicy::kOffline ||
+      (options_.policy == OriginPolicy::kStaleIfError && OriginUnreachable(attr.status()));
+  if (attr.ok() || path.empty() || !may_use_listing) return attr;
+  // Never opened, so never asked about: what the stored listing of its directory said.
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata("dir:" + dir);
+  std::vector<origin::DirEntry> entries;
+  if (!stored || !DecodeListing(stored->value, &entries)) return attr;
+  for (const origin::DirEntry& entry : entries) {
+    if (entry.name == name && entry.attr) return *entry.attr;
+  }
+  return attr;
 }
 
 util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ReadDir(const std::string& path) {
@@ -262,8 +296,10 @@ void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
     origin::Attr known;
     bool versioned = stored && DecodeAttr(stored->value, &known) && !known.version.empty() &&
                      known.type == listed.type;
+    // What only the listing says lives in memory: the listing's own record keeps it on disk,
+    // and a file written per entry made `ls -lR` of a cold tree twice as slow.
     if (listed.type != origin::FileType::kRegular) {
-      Remember(key, EncodeAttr(listed), stored);
+      Remember(key, EncodeAttr(listed), stored, /*persist=*/false);
       continue;
     }
     const int64_t granule = std::max<int64_t>(1, entry.mtime_granularity_s);
@@ -274,7 +310,7 @@ void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
     if (same && known.version_seen_at_s >= listed_mtime_s + granule) {
       Remember(key, stored->value, stored);  // Still current: fresh as of now.
     } else if (!same) {
-      Remember(key, EncodeAttr(listed), stored);
+      Remember(key, EncodeAttr(listed), stored, /*persist=*/false);
     }
     // Same size and mtime but reported within the mtime's granule: unproven, so the next
     // lookup asks the origin.

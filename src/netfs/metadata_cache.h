@@ -65,9 +65,10 @@ class MetadataCachingOrigin final : public origin::Origin {
   template <typename T, typename Fetch, typename Encode, typename Decode>
   util::Result<T> Cached(const std::string& kind, const std::string& path, Fetch fetch,
                          Encode encode, Decode decode, bool use_ttl = true);
-  // Keeps `value` for `key` in memory and, when new or a minute old, in the persistent record.
+  // Keeps `value` for `key` in memory and, if `persist` and new or a minute old, in the
+  // persistent record.
   void Remember(const std::string& key, const std::string& value,
-                const std::optional<fscache::MetadataRecord>& stored);
+                const std::optional<fscache::MetadataRecord>& stored, bool persist = true);
   util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known,
                                        bool for_read = false);
   void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);

@@ -206,7 +206,21 @@ TEST_F(ListingAttrTest, ChangedSizeOrMinuteIsNotProof) {
   EXPECT_EQ(mount.GetStatAttr("a")->size, 101u);
   EXPECT_EQ(mount.GetAttr("a")->version, "v2");
   EXPECT_EQ(mount.GetAttr("b")->version, "w2");
-  EXPECT_EQ(origin_.head_requests, 4);
+  EXPECT_EQ(origin_.head_requests + origin_.conditional_requests, 4);  // Each asked again.
+}
+
+TEST_F(ListingAttrTest, OfflineMountStatsListedFilesItNeverOpened) {
+  origin_.files["a"] = {100, 1000, "v1", 5000};
+  ASSERT_TRUE(Mount().ReadDir("").ok());
+  MetadataCachingOrigin offline(&origin_, "listing:", volume_, {OriginPolicy::kOffline, 1h, 1h});
+  auto listing = offline.ReadDir("");
+  ASSERT_TRUE(listing.ok());
+  ASSERT_EQ(listing->size(), 1u);
+  auto stat = offline.GetStatAttr("a");
+  ASSERT_TRUE(stat.ok()) << stat.status().ToString();
+  EXPECT_EQ(stat->size, 100u);
+  EXPECT_FALSE(offline.GetAttr("a").ok());  // No version known: nothing to read offline.
+  EXPECT_EQ(origin_.head_requests, 0);
 }
 
 TEST_F(ListingAttrTest, VersionReportedWithinItsMtimeMinuteIsNotProvedByAListing) {
@@ -257,11 +271,27 @@ TEST(MetadataEncodingTest, RoundTripsAndRejectsJunk) {
   EXPECT_EQ(back.version, attr.version);
   EXPECT_FALSE(DecodeAttr(EncodeAttr(attr).substr(3), &back));
   std::vector<origin::DirEntry> entries = {{"a\nb", origin::FileType::kRegular},
-                                           {"dir", origin::FileType::kDirectory}};
+                                           {"dir", origin::FileType::kDirectory, attr, 60}};
   std::vector<origin::DirEntry> decoded;
   ASSERT_TRUE(DecodeListing(EncodeListing(entries), &decoded));
   ASSERT_EQ(decoded.size(), 2u);
   EXPECT_EQ(decoded[0].name, "a\nb");
+  EXPECT_FALSE(decoded[0].attr.has_value());
+  ASSERT_TRUE(decoded[1].attr.has_value());
+  EXPECT_EQ(decoded[1].attr->size, attr.size);
+  EXPECT_EQ(decoded[1].mtime_granularity_s, 60);
+  // Records from before listings kept attributes still decode.
+  std::string old_listing;
+  uint32_t count = 1;
+  uint8_t type = 0;
+  uint32_t len = 1;
+  old_listing.append(reinterpret_cast<const char*>(&count), 4);
+  old_listing.append(reinterpret_cast<const char*>(&type), 1);
+  old_listing.append(reinterpret_cast<const char*>(&len), 4);
+  old_listing += "x";
+  ASSERT_TRUE(DecodeListing(old_listing, &decoded));
+  ASSERT_EQ(decoded.size(), 1u);
+  EXPECT_EQ(decoded[0].name, "x");
   EXPECT_FALSE(DecodeListing(EncodeListing(entries) + "x", &decoded));
 }
 
