@@ -223,6 +223,7 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
 
   netfs::MetadataCacheOptions metadata_options;
   metadata_options.ttl = std::chrono::nanoseconds(static_cast<int64_t>(args.attr_timeout * 1e9));
+  metadata_options.listing_readahead = 64;
   if (args.offline) metadata_options.policy = netfs::OriginPolicy::kOffline;
   if (args.stale_if_error) {
     metadata_options.policy = netfs::OriginPolicy::kStaleIfError;

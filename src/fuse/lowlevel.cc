@@ -159,6 +159,7 @@ std::string FormatStatsJson(Session::Impl* impl) {
     add("metadata_cache_hits", impl->ctx.metadata->hits.load());
     add("served_stale", impl->ctx.metadata->served_stale.load());
     add("offline_misses", impl->ctx.metadata->offline_misses.load());
+    add("listings_read_ahead", impl->ctx.metadata->listings_read_ahead.load());
   }
   add("inodes", impl->inodes.Size());
   json += ",\"source\":" + JsonQuote(impl->ctx.source);

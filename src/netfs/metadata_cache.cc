@@ -129,7 +129,16 @@ MetadataCachingOrigin::MetadataCachingOrigin(origin::Origin* inner, std::string 
                                              std::shared_ptr<fscache::Volume> volume,
                                              MetadataCacheOptions options)
     : inner_(inner), volume_key_(std::move(volume_key)), volume_(std::move(volume)),
-      options_(options) {}
+      options_(options) {
+  if (options_.listing_readahead > 0 && options_.policy != OriginPolicy::kOffline) {
+    listing_pool_ = std::make_unique<util::ThreadPool>("nc-listings", 4);
+  }
+}
+
+MetadataCachingOrigin::~MetadataCachingOrigin() {
+  closing_.store(true, std::memory_order_relaxed);
+  listing_pool_.reset();  // Runs what is queued (each returns at once), joins.
+}
 
 template <typename T, typename Fetch, typename Encode, typename Decode>
 util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std::string& path,
@@ -269,14 +278,51 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string&
 }
 
 util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ReadDir(const std::string& path) {
+  return ListDir(path, /*read_ahead=*/true);
+}
+
+util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ListDir(const std::string& path,
+                                                                          bool read_ahead) {
   return Cached<std::vector<origin::DirEntry>>(
       "dir", path,
       [&](const std::vector<origin::DirEntry>*) {
         auto entries = inner_->ReadDir(path);
-        if (entries.ok()) LearnFromListing(path, *entries);
+        if (entries.ok()) {
+          LearnFromListing(path, *entries);
+          if (read_ahead) ReadAheadListings(path, *entries);
+        }
         return entries;
       },
       EncodeListing, DecodeListing);
+}
+
+// One level only: a listing fetched ahead starts no more of its own, so listing one directory
+// never crawls a whole tree.
+void MetadataCachingOrigin::ReadAheadListings(const std::string& dir,
+                                              const std::vector<origin::DirEntry>& entries) {
+  if (!listing_pool_) return;
+  int queued = 0;
+  for (const origin::DirEntry& entry : entries) {
+    if (queued >= options_.listing_readahead) break;
+    if (entry.type != origin::FileType::kDirectory) continue;
+    std::string child = origin::JoinPath(dir, entry.name);
+    {
+      std::lock_guard lock(mu_);
+      auto fresh = recent_.find("dir:" + child);
+      if (fresh != recent_.end() && std::chrono::steady_clock::now() - fresh->second.fetched < options_.ttl) {
+        continue;
+      }
+      if (!reading_ahead_.insert(child).second) continue;
+    }
+    ++queued;
+    listing_pool_->Submit([this, child] {
+      if (!closing_.load(std::memory_order_relaxed) && ListDir(child, /*read_ahead=*/false).ok()) {
+        stats_.listings_read_ahead.fetch_add(1, std::memory_order_relaxed);
+      }
+      std::lock_guard lock(mu_);
+      reading_ahead_.erase(child);
+    });
+  }
 }
 
 // A listing names each child's size and mtime (to its granularity). Where that matches a

@@ -22,6 +22,7 @@
 
 #include "fscache/fscache.h"
 #include "origin/origin.h"
+#include "util/thread_pool.h"
 
 namespace netfs {
 
@@ -31,12 +32,17 @@ struct MetadataCacheOptions {
   OriginPolicy policy = OriginPolicy::kStrict;
   std::chrono::nanoseconds ttl = std::chrono::seconds(1);              // The attribute timeout.
   std::chrono::nanoseconds stale_bound = std::chrono::hours(24);       // kStaleIfError only.
+  // When a reader lists a directory, up to this many of its subdirectories are listed in the
+  // background, several at once: `ls -R`, find, du and tar descend into them next, and on a
+  // link with a long round trip one listing at a time is what they wait for. 0: none.
+  int listing_readahead = 0;
 };
 
 struct MetadataCacheStats {
   std::atomic<uint64_t> hits{0};          // Answered from the cache without the origin.
   std::atomic<uint64_t> served_stale{0};  // Answered from the cache because the origin failed.
   std::atomic<uint64_t> offline_misses{0};
+  std::atomic<uint64_t> listings_read_ahead{0};  // Fetched in the background.
 };
 
 class MetadataCachingOrigin final : public origin::Origin {
@@ -45,6 +51,7 @@ class MetadataCachingOrigin final : public origin::Origin {
   // applies, with nothing to fall back on).
   MetadataCachingOrigin(origin::Origin* inner, std::string volume_key,
                         std::shared_ptr<fscache::Volume> volume, MetadataCacheOptions options);
+  ~MetadataCachingOrigin() override;
 
   std::string VolumeKey() const override { return volume_key_; }
   util::Result<origin::Attr> GetAttr(const std::string& path) override;
@@ -72,6 +79,8 @@ class MetadataCachingOrigin final : public origin::Origin {
   util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known,
                                        bool for_read = false);
   void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);
+  util::Result<std::vector<origin::DirEntry>> ListDir(const std::string& path, bool read_ahead);
+  void ReadAheadListings(const std::string& dir, const std::vector<origin::DirEntry>& entries);
 
   origin::Origin* const inner_;
   const std::string volume_key_;
@@ -86,6 +95,9 @@ class MetadataCachingOrigin final : public origin::Origin {
     std::chrono::steady_clock::time_point fetched;
   };
   std::map<std::string, Recent> recent_;  // Protected by mu_. By record key.
+  std::set<std::string> reading_ahead_;   // Protected by mu_. Listings queued or in flight.
+  std::atomic<bool> closing_{false};      // Queued readahead is dropped, not run.
+  std::unique_ptr<util::ThreadPool> listing_pool_;  // Null without listing readahead.
 };
 
 // Serialisation of attributes and listings for the persistent records (exposed for tests).

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "fscache/memory_backend.h"
@@ -98,6 +99,13 @@ class ListingOrigin final : public origin::Origin {
   int64_t granularity_s = 60;
   int head_requests = 0;
   int conditional_requests = 0;
+  std::vector<std::string> dirs;         // Subdirectories of the root.
+  std::mutex mu;
+  std::map<std::string, int> listings;  // Protected by mu. Requests per directory.
+  int Listings(const std::string& path) {
+    std::lock_guard lock(mu);
+    return listings[path];
+  }
 
   std::string VolumeKey() const override { return "listing:"; }
   util::Result<origin::Attr> GetAttr(const std::string& path) override {
@@ -108,8 +116,17 @@ class ListingOrigin final : public origin::Origin {
     ++conditional_requests;
     return AttrOf(path).ok() && AttrOf(path)->version == known.version ? known : AttrOf(path);
   }
-  util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string&) override {
+  util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string& path) override {
     std::vector<origin::DirEntry> entries;
+    {
+      std::lock_guard lock(mu);
+      ++listings[path];
+    }
+    if (!path.empty()) {  // Subdirectories hold one subdirectory each, and no files.
+      entries.push_back({"sub", origin::FileType::kDirectory, std::nullopt, 1});
+      return entries;
+    }
+    for (const std::string& dir : dirs) entries.push_back({dir, origin::FileType::kDirectory, std::nullopt, 1});
     for (const auto& [name, file] : files) {
       origin::Attr listed;
       listed.type = origin::FileType::kRegular;
@@ -247,6 +264,25 @@ TEST_F(ListingAttrTest, ExpiredVersionIsRevalidatedConditionally) {
   EXPECT_EQ(again->version, "v1");
   EXPECT_EQ(origin_.head_requests, 1);
   EXPECT_EQ(origin_.conditional_requests, 1);
+}
+
+TEST_F(ListingAttrTest, ListingADirectoryListsItsSubdirectoriesInTheBackground) {
+  origin_.dirs = {"d1", "d2", "d3"};
+  MetadataCacheOptions options{OriginPolicy::kStrict, 1h, 1h};
+  options.listing_readahead = 2;
+  MetadataCachingOrigin mount(&origin_, "listing:", volume_, options);
+  ASSERT_TRUE(mount.ReadDir("").ok());
+  for (int i = 0; i < 2000 && mount.stats().listings_read_ahead.load() < 2; ++i) {
+    std::this_thread::sleep_for(5ms);  // Bounded wait for the background listings.
+  }
+  ASSERT_EQ(mount.stats().listings_read_ahead.load(), 2u);  // At most 2, as asked.
+  EXPECT_EQ(origin_.Listings("d1"), 1);
+  EXPECT_EQ(origin_.Listings("d2"), 1);
+  EXPECT_EQ(origin_.Listings("d3"), 0);
+  ASSERT_TRUE(mount.ReadDir("d1").ok());  // Answered by the listing fetched ahead.
+  EXPECT_EQ(origin_.Listings("d1"), 1);
+  // One level only: listing d1 ahead did not list d1/sub.
+  EXPECT_EQ(origin_.Listings("d1/sub"), 0);
 }
 
 TEST(MetadataEncodingTest, RoundTripsAndRejectsJunk) {

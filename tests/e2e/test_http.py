@@ -270,6 +270,8 @@ class HttpMetadataTest(HttpTestCase):
             self.assertEqual([r for r in requests[1:] if r[0] != "GET" or not r[1].endswith("/")], [],
                              "only the mount's probe and directory listings may be asked for")
             self.assertEqual(requests[0][:2], ("HEAD", url[url.index("/", 8):]))
+            # Listing the root listed d0, d1 and d2 ahead of the walk.
+            self.wait_for(lambda: self.stats()["listings_read_ahead"] == 3, "listings read ahead")
             self.umount()
 
     def test_warm_remount_opens_files_a_listing_vouches_for_without_a_request(self):
