@@ -37,8 +37,13 @@ std::shared_ptr<Cookie> Volume::AcquireCookie(const std::string& key, const std:
     } else if (opened.status().code() == Code::kNoSpace) {
       // Counted by the backend; one line per file would flood the log when the disk is full.
       NC_LOG_DEBUG("not caching %s: %s", key.c_str(), opened.status().ToString().c_str());
+    } else if (cache_->stats().open_errors.fetch_add(1, std::memory_order_relaxed) == 0) {
+      // Once: a read-only or failing disk fails every file the same way.
+      NC_LOG_WARN("not caching %s: %s (reads go to the origin; further files not cached for a "
+                  "cache error are counted in cache_open_errors)",
+                  key.c_str(), opened.status().ToString().c_str());
     } else {
-      NC_LOG_WARN("not caching %s: %s", key.c_str(), opened.status().ToString().c_str());
+      NC_LOG_DEBUG("not caching %s: %s", key.c_str(), opened.status().ToString().c_str());
     }
   }
   return std::make_shared<Cookie>(cache_, key, std::move(object));

@@ -58,6 +58,9 @@ struct CacheStats {
   std::atomic<uint64_t> stale_ops{0};  // I/O refused because the cookie was invalidated since.
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> objects_discarded_on_open{0};
+  // Files not cached because their cache object could not be created or opened (read-only or
+  // failing disk, permissions); full disks are counted as refused writes instead.
+  std::atomic<uint64_t> open_errors{0};
 };
 
 class Cookie;

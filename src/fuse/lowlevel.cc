@@ -146,6 +146,7 @@ std::string FormatStatsJson(Session::Impl* impl) {
   if (impl->ctx.cache != nullptr) {
     fscache::CacheStats& c = impl->ctx.cache->stats();
     add("cache_corruptions", c.corruptions.load());
+    add("cache_open_errors", c.open_errors.load());
     add("cache_stale_ops", c.stale_ops.load());
     fscache::BackendStats b = impl->ctx.cache->backend_stats();
     add("cache_bytes", b.bytes_used);

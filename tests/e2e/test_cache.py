@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Cache limits through real mounts: --cache-size, culling order, files in use, a full or
 read-only cache disk. Reads must always stay correct; the cache only loses entries."""
+import errno
 import os
 import subprocess
 import time
@@ -159,6 +160,66 @@ class FewInodesTest(TmpfsCacheTestCase):
         self.assertGreater(free_files_pct(), 2)
         for rel, data in list(files.items())[:20]:
             self.assertEqual(self.read_mounted(rel), data, rel)
+
+
+class CacheDiskTurnsReadOnlyTest(MountTestCase):
+    """The cache's file system goes read-only under a running mount, as ext4 does on a disk
+    error (errors=remount-ro): forced here with ext4's own trigger_fs_error."""
+
+    def setUp(self):
+        super().setUp()
+        image = os.path.join(self.scratch, "cache.img")
+        with open(image, "wb") as f:
+            f.truncate(64 * MIB)
+        subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
+        os.makedirs(self.cache)
+        subprocess.run(["mount", "-o", "loop,errors=remount-ro", image, self.cache], check=True)
+        source = subprocess.run(["findmnt", "-n", "-o", "SOURCE", self.cache], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        self.trigger = f"/sys/fs/ext4/{os.path.basename(source)}/trigger_fs_error"
+        self.assertTrue(os.path.exists(self.trigger), self.trigger)
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            subprocess.run(["umount", self.cache], capture_output=True)
+
+    def test_reads_go_on_from_the_origin_and_from_what_was_cached(self):
+        cached = random_bytes(4 * MIB, 800)
+        fresh = random_bytes(3 * MIB + 5, 801)
+        self.write_origin("cached", cached)
+        self.write_origin("fresh", fresh)
+        self.write_origin("fresh2", b"another file that cannot be cached")
+        log = os.path.join(self.scratch, "daemon.log")
+        self.mount("--attr-timeout", "0", "--log-file", log)
+        self.assertEqual(self.read_mounted("cached"), cached)
+        self.wait_for(lambda: self.stats()["cache_write_bytes"] >= len(cached), "the copy to the cache")
+        with open(self.trigger, "w") as f:
+            f.write("netcache test: disk went bad\n")
+        def read_only():
+            try:
+                with open(os.path.join(self.cache, "probe"), "w"):
+                    pass
+            except OSError as e:
+                return e.errno == errno.EROFS
+            os.unlink(os.path.join(self.cache, "probe"))
+            return False
+
+        self.wait_for(read_only, "the file system to turn read-only")
+        origin_before = self.stats()["bytes_from_origin"]
+        self.assertEqual(self.read_mounted("fresh"), fresh)  # Cannot be cached: from the origin.
+        stats = self.stats()
+        self.assertGreater(stats["cache_open_errors"] + stats["cache_write_errors"], 0)
+        self.assertGreaterEqual(stats["bytes_from_origin"] - origin_before, len(fresh))
+        self.assertEqual(self.read_mounted("fresh"), fresh)
+        self.assertEqual(self.read_mounted("fresh2"), b"another file that cannot be cached")
+        self.assertEqual(self.read_mounted("cached"), cached)  # Still readable from the cache.
+        self.umount()  # Cleanly, though nothing more can be written.
+        with open(log) as f:
+            said = [line for line in f if "not caching" in line]
+        self.assertEqual(len(said), 1, said)  # One line says why, not one per file.
+        self.assertIn("Read-only file system", said[0])
 
 
 if __name__ == "__main__":
