@@ -161,6 +161,7 @@ std::string FormatStatsJson(Session::Impl* impl) {
     add("served_stale", impl->ctx.metadata->served_stale.load());
     add("offline_misses", impl->ctx.metadata->offline_misses.load());
     add("listings_read_ahead", impl->ctx.metadata->listings_read_ahead.load());
+    add("opened_ahead", impl->ctx.metadata->opened_ahead.load());
   }
   add("inodes", impl->inodes.Size());
   json += ",\"source\":" + JsonQuote(impl->ctx.source);

@@ -131,7 +131,7 @@ MetadataCachingOrigin::MetadataCachingOrigin(origin::Origin* inner, std::string 
     : inner_(inner), volume_key_(std::move(volume_key)), volume_(std::move(volume)),
       options_(options) {
   if (options_.listing_readahead > 0 && options_.policy != OriginPolicy::kOffline) {
-    listing_pool_ = std::make_unique<util::ThreadPool>("nc-listings", 4);
+    listing_pool_ = std::make_unique<util::ThreadPool>("nc-ahead", 8);
   }
 }
 
@@ -251,12 +251,69 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetAttrFresh(const std::string
 }
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetAttrForRead(const std::string& path) {
+  auto attr = OpenAttr(path);
+  if (attr.ok()) OpenAhead(path);
+  return attr;
+}
+
+util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& path) {
   return Cached<origin::Attr>(
       "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known, true); },
       EncodeAttr, DecodeVersionedAttr);
 }
 
+// A reader opening a directory's files one after another in listing order (tar, cp -r, grep
+// -r) will open the next ones next: open them ahead, several at once, so their attributes and
+// first bytes (HTTP: one GET each, kept by the origin) are there when it does. On a link with a
+// long round trip that turns one round trip per file into a fraction of one.
+void MetadataCachingOrigin::OpenAhead(const std::string& path) {
+  if (!listing_pool_) return;
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::vector<std::string> ahead;
+  {
+    std::lock_guard lock(mu_);
+    auto files = dir_files_.find(dir);
+    if (files == dir_files_.end()) return;
+    DirFiles& order = files->second;
+    auto at = order.index.find(name);
+    if (at == order.index.end()) return;
+    const size_t i = at->second;
+    const bool in_order = order.last_opened != SIZE_MAX && i == order.last_opened + 1;
+    order.last_opened = i;
+    if (!in_order) return;
+    const size_t end = std::min(order.names.size(), i + 1 + kOpenAhead);
+    for (size_t j = std::max(i + 1, order.opened_ahead_to); j < end; ++j) {
+      ahead.push_back(origin::JoinPath(dir, order.names[j]));
+    }
+    order.opened_ahead_to = std::max(order.opened_ahead_to, end);
+  }
+  for (std::string& next : ahead) {
+    listing_pool_->Submit([this, next = std::move(next)] {
+      if (closing_.load(std::memory_order_relaxed)) return;
+      if (OpenAttr(next).ok()) stats_.opened_ahead.fetch_add(1, std::memory_order_relaxed);
+    });
+  }
+}
+
 util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+  if (!path.empty() && options_.policy != OriginPolicy::kOffline && options_.ttl.count() > 0) {
+    // Its directory's listing described it, and that has expired: list the directory again
+    // (one request for all its files) rather than ask about this file alone. tar of a
+    // directory of many files would otherwise pay a HEAD for each file it reaches after the
+    // first attribute timeout.
+    bool relist;
+    {
+      std::lock_guard lock(mu_);
+      auto it = recent_.find("attr:" + path);
+      bool fresh = it != recent_.end() && std::chrono::steady_clock::now() - it->second.fetched < options_.ttl;
+      relist = !fresh && described_dirs_.count(dir) != 0;
+    }
+    if (relist) (void)ListDir(dir, /*read_ahead=*/false);
+  }
   auto attr = Cached<origin::Attr>(
       "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known); }, EncodeAttr,
       DecodeAttr);
@@ -265,8 +322,6 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string&
       (options_.policy == OriginPolicy::kStaleIfError && OriginUnreachable(attr.status()));
   if (attr.ok() || path.empty() || !may_use_listing) return attr;
   // Never opened, so never asked about: what the stored listing of its directory said.
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata("dir:" + dir);
   std::vector<origin::DirEntry> entries;
@@ -333,9 +388,28 @@ void MetadataCachingOrigin::ReadAheadListings(const std::string& dir,
 // nothing matches, the listing's attributes still answer stat, without a version.
 void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
                                              const std::vector<origin::DirEntry>& entries) {
+  if (listing_pool_) {
+    DirFiles files;
+    for (const origin::DirEntry& entry : entries) {
+      if (entry.type != origin::FileType::kRegular) continue;
+      files.index.emplace(entry.name, files.names.size());
+      files.names.push_back(entry.name);
+    }
+    std::lock_guard lock(mu_);
+    if (dir_files_.size() > 1000) dir_files_.clear();  // Bounded; relisting refills.
+    DirFiles& kept = dir_files_[dir];
+    files.last_opened = kept.last_opened;  // A reader part-way through goes on.
+    files.opened_ahead_to = kept.opened_ahead_to;
+    kept = std::move(files);
+  }
   if (options_.ttl.count() <= 0) return;  // Nothing may be trusted past its request.
   for (const origin::DirEntry& entry : entries) {
     if (!entry.attr) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (described_dirs_.size() > 100000) described_dirs_.clear();  // Bounded.
+      described_dirs_.insert(dir);
+    }
     const std::string key = "attr:" + origin::JoinPath(dir, entry.name);
     const origin::Attr& listed = *entry.attr;
     std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata(key);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -97,11 +98,16 @@ class ListingOrigin final : public origin::Origin {
   };
   std::map<std::string, File> files;
   int64_t granularity_s = 60;
-  int head_requests = 0;
-  int conditional_requests = 0;
+  std::atomic<int> head_requests{0};
+  std::atomic<int> conditional_requests{0};
   std::vector<std::string> dirs;         // Subdirectories of the root.
   std::mutex mu;
   std::map<std::string, int> listings;  // Protected by mu. Requests per directory.
+  std::map<std::string, int> asked;     // Protected by mu. Attribute requests per file.
+  int Asked(const std::string& path) {
+    std::lock_guard lock(mu);
+    return asked[path];
+  }
   int Listings(const std::string& path) {
     std::lock_guard lock(mu);
     return listings[path];
@@ -110,6 +116,10 @@ class ListingOrigin final : public origin::Origin {
   std::string VolumeKey() const override { return "listing:"; }
   util::Result<origin::Attr> GetAttr(const std::string& path) override {
     ++head_requests;
+    {
+      std::lock_guard lock(mu);
+      ++asked[path];
+    }
     return AttrOf(path);
   }
   util::Result<origin::Attr> GetAttrSince(const std::string& path, const origin::Attr& known) override {
@@ -264,6 +274,42 @@ TEST_F(ListingAttrTest, ExpiredVersionIsRevalidatedConditionally) {
   EXPECT_EQ(again->version, "v1");
   EXPECT_EQ(origin_.head_requests, 1);
   EXPECT_EQ(origin_.conditional_requests, 1);
+}
+
+TEST_F(ListingAttrTest, ExpiredListingAttributesAreRefreshedByListingTheDirectoryAgain) {
+  origin_.files["a"] = {100, 1000, "", 5000};
+  origin_.files["b"] = {200, 1000, "", 5000};
+  MetadataCachingOrigin mount(&origin_, "listing:", volume_, {OriginPolicy::kStrict, 20ms, 1h});
+  ASSERT_TRUE(mount.ReadDir("").ok());
+  std::this_thread::sleep_for(30ms);  // Past the attribute timeout.
+  origin_.files["b"].size = 201;
+  EXPECT_EQ(mount.GetStatAttr("a")->size, 100u);
+  EXPECT_EQ(mount.GetStatAttr("b")->size, 201u);  // From the new listing.
+  EXPECT_EQ(origin_.head_requests, 0);
+  EXPECT_GE(origin_.Listings(""), 2);
+}
+
+TEST_F(ListingAttrTest, OpeningFilesInListingOrderOpensTheNextOnesAhead) {
+  for (int i = 0; i < 20; ++i) {
+    origin_.files[std::string("f") + static_cast<char>('a' + i)] = {100, 1000, "v", 5000};
+  }
+  MetadataCacheOptions options{OriginPolicy::kStrict, 1h, 1h};
+  options.listing_readahead = 1;
+  MetadataCachingOrigin mount(&origin_, "listing:", volume_, options);
+  ASSERT_TRUE(mount.ReadDir("").ok());
+  ASSERT_TRUE(mount.GetAttrForRead("fc").ok());  // Not in order yet: nothing ahead.
+  ASSERT_TRUE(mount.GetAttrForRead("fa").ok());
+  EXPECT_EQ(mount.stats().opened_ahead.load(), 0u);
+  ASSERT_TRUE(mount.GetAttrForRead("fb").ok());  // fa, fb: in order.
+  for (int i = 0; i < 2000 && mount.stats().opened_ahead.load() < 8; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(mount.stats().opened_ahead.load(), 8u);  // fc..fj (fc answered from memory).
+  EXPECT_EQ(origin_.Asked("fk"), 0);  // No further than 8 ahead.
+  for (char c = 'c'; c <= 'j'; ++c) {
+    ASSERT_TRUE(mount.GetAttrForRead(std::string("f") + c).ok());
+    EXPECT_EQ(origin_.Asked(std::string("f") + c), 1) << c;  // Asked once: by the open ahead.
+  }
 }
 
 TEST_F(ListingAttrTest, ListingADirectoryListsItsSubdirectoriesInTheBackground) {

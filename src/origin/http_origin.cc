@@ -175,8 +175,14 @@ class HttpOrigin final : public Origin {
     }
     Attr attr = FileAttrOfSize(response, size);
     std::lock_guard lock(mu_);
-    if (opened_.size() >= kMaxOpened) opened_.erase(opened_.begin());  // Any one: a bound, not LRU.
-    opened_[path] = {attr.version, std::move(body)};
+    if (opened_.size() >= kMaxOpened) {  // The oldest goes: files opened ahead are used in order.
+      auto oldest = opened_.begin();
+      for (auto it = opened_.begin(); it != opened_.end(); ++it) {
+        if (it->second.serial < oldest->second.serial) oldest = it;
+      }
+      opened_.erase(oldest);
+    }
+    opened_[path] = {attr.version, std::move(body), ++opened_serial_};
     return attr;
   }
 
@@ -222,7 +228,8 @@ class HttpOrigin final : public Origin {
         attr.type = FileType::kRegular;
         attr.mode = 0444;
         attr.size = entry.size;
-        attr.mtime_ns = attr.ctime_ns = entry.mtime_s * 1000000000LL;
+        attr.mtime_ns = entry.mtime_s * 1000000000LL;
+        attr.ctime_ns = StableCtime(attr.mtime_ns);
         out.attr = attr;  // No version: a listing carries no validator.
       }
       entries.push_back(std::move(out));
@@ -303,11 +310,21 @@ class HttpOrigin final : public Origin {
     auto modified = response.headers.find("last-modified");
     if (modified != response.headers.end()) {
       time_t t = curl_getdate(modified->second.c_str(), nullptr);
-      if (t > 0) attr.mtime_ns = attr.ctime_ns = static_cast<int64_t>(t) * 1000000000LL;
+      if (t > 0) attr.mtime_ns = static_cast<int64_t>(t) * 1000000000LL;
     }
+    attr.ctime_ns = StableCtime(attr.mtime_ns);
     attr.version = VersionOf(response, size);
     attr.version_seen_at_s = ServerTime(response);
     return attr;
+  }
+
+  // HTTP has no ctime. A file's mtime is known to the minute from an HTML listing and to the
+  // second from HEAD, so stat would see it change when a lookup's answer is followed by an
+  // open's; tools that watch ctime for changes during a read (tar: "file changed as we read
+  // it") must not. The mtime rounded down to the minute is the same from both.
+  static int64_t StableCtime(int64_t mtime_ns) {
+    constexpr int64_t kMinuteNs = 60LL * 1000000000LL;
+    return mtime_ns - ((mtime_ns % kMinuteNs) + kMinuteNs) % kMinuteNs;
   }
 
   // The server's clock from its Date header (0 when absent or unparseable).
@@ -626,8 +643,10 @@ class HttpOrigin final : public Origin {
   struct Opened {
     std::string version;
     std::string bytes;  // The file's first bytes.
+    uint64_t serial = 0;  // Order of arrival.
   };
   std::map<std::string, Opened> opened_;  // Protected by mu_. By path.
+  uint64_t opened_serial_ = 0;            // Protected by mu_.
 };
 
 }  // namespace

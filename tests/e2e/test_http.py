@@ -4,6 +4,7 @@ import errno
 import hashlib
 import os
 import random
+import subprocess
 import threading
 import time
 import unittest
@@ -317,6 +318,28 @@ class HttpMetadataTest(HttpTestCase):
         self.assertEqual(self.stats()["bytes_from_origin"], 0)  # The remount read all from cache.
         self.assertGreater(origin_bytes, 0)
 
+
+    def test_stat_does_not_change_while_a_file_is_read(self):
+        """As tar checks ("file changed as we read it"): ctime and size before and after a read
+        agree, though the first came from a listing (mtime to the minute) and the last from the
+        server's headers (mtime to the second)."""
+        self.mount_url(self.nginx.url, "--attr-timeout", "0.2")
+        os.listdir(os.path.join(self.mnt, "d0"))
+        path = os.path.join(self.mnt, "d0", "f4")
+        before = os.lstat(path)
+        with open(path, "rb") as f:
+            head = f.read(10)
+            time.sleep(0.3)  # Past the attribute timeout: fstat asks the daemon again.
+            data = head + f.read()
+            after = os.fstat(f.fileno())
+        self.assertEqual(data, self.files["d0/f4"])
+        self.assertEqual((after.st_size, after.st_ctime_ns), (before.st_size, before.st_ctime_ns))
+        self.assertEqual(int(after.st_mtime) // 60, int(before.st_mtime) // 60)
+        # Through a pipe: tar skips reading files when its archive is /dev/null itself.
+        result = subprocess.run(["bash", "-o", "pipefail", "-c", f"tar cf - -C {self.mnt} d1 d2 | wc -c"],
+                                capture_output=True, text=True)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        self.assertGreater(int(result.stdout), sum(len(v) for k, v in self.files.items() if k[:2] in ("d1", "d2")))
 
     def test_opening_a_cold_file_fetches_its_start_with_its_attributes(self):
         big = random_bytes(3 * 1024 * 1024 + 7, 77)  # Beyond the bytes fetched at open.
