@@ -258,7 +258,17 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetAttrForRead(const std::stri
 
 util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& path) {
   return Cached<origin::Attr>(
-      "attr", path, [&](const origin::Attr* known) { return FetchAttr(path, known, true); },
+      "attr", path,
+      [&](const origin::Attr* known) {
+        auto start = std::chrono::steady_clock::now();
+        auto attr = FetchAttr(path, known, true);
+        int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - start).count();
+        // A moving average (1/8 weight) of the origin's answer time; races lose a sample.
+        int64_t average = open_latency_ns_.load(std::memory_order_relaxed);
+        open_latency_ns_.store(average + (took - average) / 8, std::memory_order_relaxed);
+        return attr;
+      },
       EncodeAttr, DecodeVersionedAttr);
 }
 
@@ -267,7 +277,8 @@ util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& pa
 // first bytes (HTTP: one GET each, kept by the origin) are there when it does. On a link with a
 // long round trip that turns one round trip per file into a fraction of one.
 void MetadataCachingOrigin::OpenAhead(const std::string& path) {
-  if (!listing_pool_) return;
+  // Opening ahead hides round trips; where the origin answers at once it only costs CPU.
+  if (!listing_pool_ || open_latency_ns_.load(std::memory_order_relaxed) < kOpenAheadLatencyNs) return;
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -338,17 +349,45 @@ util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ReadDir(const
 
 util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ListDir(const std::string& path,
                                                                           bool read_ahead) {
-  return Cached<std::vector<origin::DirEntry>>(
+  bool fetched = false;
+  auto listing = Cached<std::vector<origin::DirEntry>>(
       "dir", path,
       [&](const std::vector<origin::DirEntry>*) {
         auto entries = inner_->ReadDir(path);
         if (entries.ok()) {
+          fetched = true;
           LearnFromListing(path, *entries);
           if (read_ahead) ReadAheadListings(path, *entries);
         }
         return entries;
       },
       EncodeListing, DecodeListing);
+  if (listing.ok() && !fetched && listing_pool_) {
+    bool known;
+    {
+      std::lock_guard lock(mu_);
+      known = dir_files_.count(path) != 0;
+    }
+    if (!known) RememberOrder(path, *listing);  // From the cache: the order is as good.
+  }
+  return listing;
+}
+
+void MetadataCachingOrigin::RememberOrder(const std::string& dir,
+                                          const std::vector<origin::DirEntry>& entries) {
+  if (!listing_pool_) return;
+  DirFiles files;
+  for (const origin::DirEntry& entry : entries) {
+    if (entry.type != origin::FileType::kRegular) continue;
+    files.index.emplace(entry.name, files.names.size());
+    files.names.push_back(entry.name);
+  }
+  std::lock_guard lock(mu_);
+  if (dir_files_.size() > 1000) dir_files_.clear();  // Bounded; relisting refills.
+  DirFiles& kept = dir_files_[dir];
+  files.last_opened = kept.last_opened;  // A reader part-way through goes on.
+  files.opened_ahead_to = kept.opened_ahead_to;
+  kept = std::move(files);
 }
 
 // One level only: a listing fetched ahead starts no more of its own, so listing one directory
@@ -388,20 +427,7 @@ void MetadataCachingOrigin::ReadAheadListings(const std::string& dir,
 // nothing matches, the listing's attributes still answer stat, without a version.
 void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
                                              const std::vector<origin::DirEntry>& entries) {
-  if (listing_pool_) {
-    DirFiles files;
-    for (const origin::DirEntry& entry : entries) {
-      if (entry.type != origin::FileType::kRegular) continue;
-      files.index.emplace(entry.name, files.names.size());
-      files.names.push_back(entry.name);
-    }
-    std::lock_guard lock(mu_);
-    if (dir_files_.size() > 1000) dir_files_.clear();  // Bounded; relisting refills.
-    DirFiles& kept = dir_files_[dir];
-    files.last_opened = kept.last_opened;  // A reader part-way through goes on.
-    files.opened_ahead_to = kept.opened_ahead_to;
-    kept = std::move(files);
-  }
+  RememberOrder(dir, entries);
   if (options_.ttl.count() <= 0) return;  // Nothing may be trusted past its request.
   for (const origin::DirEntry& entry : entries) {
     if (!entry.attr) continue;

@@ -98,6 +98,7 @@ class ListingOrigin final : public origin::Origin {
   };
   std::map<std::string, File> files;
   int64_t granularity_s = 60;
+  std::chrono::milliseconds attr_delay{0};  // A round trip, for opening ahead.
   std::atomic<int> head_requests{0};
   std::atomic<int> conditional_requests{0};
   std::vector<std::string> dirs;         // Subdirectories of the root.
@@ -115,6 +116,7 @@ class ListingOrigin final : public origin::Origin {
 
   std::string VolumeKey() const override { return "listing:"; }
   util::Result<origin::Attr> GetAttr(const std::string& path) override {
+    std::this_thread::sleep_for(attr_delay);
     ++head_requests;
     {
       std::lock_guard lock(mu);
@@ -295,6 +297,15 @@ TEST_F(ListingAttrTest, OpeningFilesInListingOrderOpensTheNextOnesAhead) {
   }
   MetadataCacheOptions options{OriginPolicy::kStrict, 1h, 1h};
   options.listing_readahead = 1;
+  {
+    // An origin that answers at once: nothing is gained by opening ahead, so nothing is.
+    MetadataCachingOrigin fast(&origin_, "listing:", volume_, options);
+    ASSERT_TRUE(fast.ReadDir("").ok());
+    for (char c = 'p'; c <= 'r'; ++c) ASSERT_TRUE(fast.GetAttrForRead(std::string("f") + c).ok());
+    EXPECT_EQ(fast.stats().opened_ahead.load(), 0u);
+    EXPECT_EQ(origin_.Asked("fs"), 0);
+  }
+  origin_.attr_delay = 5ms;
   MetadataCachingOrigin mount(&origin_, "listing:", volume_, options);
   ASSERT_TRUE(mount.ReadDir("").ok());
   ASSERT_TRUE(mount.GetAttrForRead("fc").ok());  // Not in order yet: nothing ahead.

@@ -1,10 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""Mounting from an fstab line through mount(8) and the mount.fuse.netcache helper."""
+"""Mounting from an fstab line through mount(8) and the mount.fuse.netcache helper, and the
+systemd service unit documented in docs/systemd.md."""
 import os
+import re
+import shlex
 import subprocess
+import time
 import unittest
 
 from harness import NETCACHE, MountTestCase, random_bytes, run
+from nginx import Nginx
 
 HELPER = "/sbin/mount.fuse.netcache"
 
@@ -104,6 +109,59 @@ class ConfigFileTest(MountTestCase):
             self.assertFalse(os.path.ismount(self.mnt))
         result = run("mount", self.origin, self.mnt, "--config", "/nonexistent.toml", check=False)
         self.assertIn("cannot read", result.stderr)
+
+
+class SystemdUnitTest(MountTestCase):
+    """The unit from docs/systemd.md, as written there: systemd-analyze accepts it, and its
+    ExecStart and ExecStop, run as systemd runs them (no systemd as PID 1 on these machines),
+    mount, serve and unmount."""
+
+    def unit(self):
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "systemd.md")) as f:
+            text = re.search(r"```ini\n(.*?)```", f.read(), re.S).group(1)
+        return text.replace("/usr/local/bin/netcache", os.path.abspath(NETCACHE))
+
+    def verify(self, text):
+        path = os.path.join(self.scratch, "netcache-data.service")
+        with open(path, "w") as f:
+            f.write(text)
+        return subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
+
+    def test_documented_unit_is_valid(self):
+        result = self.verify(self.unit())
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        broken = self.verify(self.unit().replace("Type=simple", "Type=simpel"))
+        self.assertIn("simpel", broken.stderr)  # The check can fail.
+
+    def test_exec_start_and_stop_mount_serve_and_unmount(self):
+        data = random_bytes(300 * 1024, 5)
+        self.write_origin("f", data)
+        nginx = Nginx(self.origin, self.scratch).start()
+        try:
+            headers = os.path.join(self.scratch, "data.headers")
+            with open(headers, "w") as f:
+                f.write("X-Netcache-Test: 1\n")
+            unit = self.unit().replace("https://example.org/data/", nginx.url)
+            unit = unit.replace("/mnt/data", self.mnt).replace("/var/cache/netcache", self.cache)
+            unit = unit.replace("/etc/netcache/data.headers", headers)
+            commands = dict(re.findall(r"^(Exec\w+)=(.*?)(?<!\\)$", unit.replace("\\\n", " "), re.M))
+            subprocess.run(shlex.split(commands["ExecStartPre"]), check=True)
+            service = subprocess.Popen(shlex.split(commands["ExecStart"]), stderr=subprocess.PIPE, text=True)
+            try:
+                self.wait_for(lambda: os.path.ismount(self.mnt), "the mount")
+                self.mounted.append(self.mnt)
+                self.assertEqual(self.read_mounted("f"), data)
+                subprocess.run(shlex.split(commands["ExecStop"]), check=True, timeout=60)
+                self.mounted.remove(self.mnt)
+                # The main process ends by itself, successfully: systemd sees a clean stop.
+                self.assertEqual(service.wait(timeout=60), 0)
+            finally:
+                if service.poll() is None:
+                    service.kill()
+                    service.wait()
+            self.assertFalse(os.path.ismount(self.mnt))
+        finally:
+            nginx.stop()
 
 
 if __name__ == "__main__":
