@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config ccache python3 attr
           libfuse3-dev fuse3 libcli11-dev libxxhash-dev libgtest-dev libgmock-dev spin
-          libcurl4-openssl-dev nlohmann-json3-dev nginx-light libtomlplusplus-dev)
+          libcurl4-openssl-dev nlohmann-json3-dev nginx-light libtomlplusplus-dev
+          e2fsprogs util-linux systemd tar)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -251,22 +251,24 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetAttrFresh(const std::string
 }
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetAttrForRead(const std::string& path) {
-  auto attr = OpenAttr(path);
+  auto attr = OpenAttr(path, /*measure=*/true);
   if (attr.ok()) OpenAhead(path);
   return attr;
 }
 
-util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& path) {
+util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& path, bool measure) {
   return Cached<origin::Attr>(
       "attr", path,
       [&](const origin::Attr* known) {
         auto start = std::chrono::steady_clock::now();
         auto attr = FetchAttr(path, known, true);
-        int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::steady_clock::now() - start).count();
-        // A moving average (1/8 weight) of the origin's answer time; races lose a sample.
-        int64_t average = open_latency_ns_.load(std::memory_order_relaxed);
-        open_latency_ns_.store(average + (took - average) / 8, std::memory_order_relaxed);
+        if (measure) {  // Readers' own opens only: opens ahead also wait for each other.
+          int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start).count();
+          // A moving average (1/8 weight) of the origin's answer time; races lose a sample.
+          int64_t average = open_latency_ns_.load(std::memory_order_relaxed);
+          open_latency_ns_.store(average + (took - average) / 8, std::memory_order_relaxed);
+        }
         return attr;
       },
       EncodeAttr, DecodeVersionedAttr);
@@ -303,7 +305,9 @@ void MetadataCachingOrigin::OpenAhead(const std::string& path) {
   for (std::string& next : ahead) {
     listing_pool_->Submit([this, next = std::move(next)] {
       if (closing_.load(std::memory_order_relaxed)) return;
-      if (OpenAttr(next).ok()) stats_.opened_ahead.fetch_add(1, std::memory_order_relaxed);
+      if (OpenAttr(next, /*measure=*/false).ok()) {
+        stats_.opened_ahead.fetch_add(1, std::memory_order_relaxed);
+      }
     });
   }
 }

@@ -83,14 +83,14 @@ class MetadataCachingOrigin final : public origin::Origin {
   void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);
   util::Result<std::vector<origin::DirEntry>> ListDir(const std::string& path, bool read_ahead);
   void ReadAheadListings(const std::string& dir, const std::vector<origin::DirEntry>& entries);
-  util::Result<origin::Attr> OpenAttr(const std::string& path);
+  util::Result<origin::Attr> OpenAttr(const std::string& path, bool measure);
   void OpenAhead(const std::string& path);
   void RememberOrder(const std::string& dir, const std::vector<origin::DirEntry>& entries);
   static constexpr size_t kOpenAhead = 8;  // Within the HTTP origin's 16 kept file starts.
   static constexpr int64_t kOpenAheadLatencyNs = 2'000'000;
-  // How long the origin takes to answer an open (moving average), starting high enough that
-  // opening ahead is tried until measured.
-  std::atomic<int64_t> open_latency_ns_{kOpenAheadLatencyNs};
+  // How long the origin takes to answer a reader's open (moving average): one answer of 16 ms
+  // or more turns opening ahead on.
+  std::atomic<int64_t> open_latency_ns_{0};
 
   origin::Origin* const inner_;
   const std::string volume_key_;

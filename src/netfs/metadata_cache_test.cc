@@ -305,7 +305,7 @@ TEST_F(ListingAttrTest, OpeningFilesInListingOrderOpensTheNextOnesAhead) {
     EXPECT_EQ(fast.stats().opened_ahead.load(), 0u);
     EXPECT_EQ(origin_.Asked("fs"), 0);
   }
-  origin_.attr_delay = 5ms;
+  origin_.attr_delay = 20ms;  // As a 20 ms round trip.
   MetadataCachingOrigin mount(&origin_, "listing:", volume_, options);
   ASSERT_TRUE(mount.ReadDir("").ok());
   ASSERT_TRUE(mount.GetAttrForRead("fc").ok());  // Not in order yet: nothing ahead.
