@@ -36,6 +36,32 @@ class CacheLimitTest(MountTestCase):
         for rel, data in files.items():
             self.assertEqual(self.read_mounted(rel), data, rel)
 
+    def test_two_daemons_on_one_cache_dir_keep_one_quota(self):
+        """Two mounts of different sources share a cache directory and its --cache-size: each
+        measures the whole directory and culls its own files, so together they stay under it."""
+        files = {f"f{i}": random_bytes(MIB, 900 + i) for i in range(8)}
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        second_origin = os.path.join(self.scratch, "origin2")
+        os.makedirs(second_origin)
+        for rel, data in files.items():
+            with open(os.path.join(second_origin, rel), "wb") as f:
+                f.write(data[::-1])
+        other = os.path.join(self.scratch, "mnt2")
+        os.makedirs(other)
+        self.mount("--cache-size", "6M")
+        run("mount", second_origin, other, "--cache-dir", self.cache, "--cache-size", "6M")
+        self.mounted.append(other)
+        for rel, data in files.items():  # 16 MiB in all through the two, against one 6 MiB quota.
+            self.assertEqual(self.read_mounted(rel), data, rel)
+            self.assertEqual(self.read_mounted(rel, mnt=other), data[::-1], rel)
+        self.wait_for(lambda: du_bytes(self.cache) <= 6 * MIB, "the two cullers")
+        for mnt in (self.mnt, other):
+            self.assertGreater(self.stats(mnt)["culled_files"], 0)  # Each culled its own.
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+            self.assertEqual(self.read_mounted(rel, mnt=other), data[::-1], rel)
+
     def test_a_scan_does_not_flush_the_working_set(self):
         hot = {f"hot{i}": random_bytes(MIB, 100 + i) for i in range(2)}
         scan = {f"scan{i}": random_bytes(MIB, 200 + i) for i in range(12)}
