@@ -176,6 +176,19 @@ std::vector<CullCandidate> Space::Candidates() {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(volume, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().parent_path().parent_path().filename() == "meta" &&
+          it->path().extension().empty() && it->is_regular_file(ec)) {
+        struct stat st;
+        if (::stat(it->path().c_str(), &st) != 0) continue;
+        CullCandidate record;
+        record.base_path = it->path().string();
+        record.allocated = static_cast<uint64_t>(st.st_blocks) * 512;
+        record.opens = 1;
+        record.last_access_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+        record.record = true;
+        out.push_back(std::move(record));
+        continue;
+      }
       if (it->path().extension() != ".data") continue;
       std::string base = it->path().string();
       base.resize(base.size() - 5);
@@ -203,6 +216,13 @@ std::vector<CullCandidate> Space::Candidates() {
 }
 
 uint64_t Space::CullOne(const CullCandidate& candidate) {
+  if (candidate.record) {
+    // Replaced by rename when rewritten, so never half-removed; a reader gets it or nothing.
+    uint64_t size = AllocatedBytes(candidate.base_path);
+    if (::unlink(candidate.base_path.c_str()) != 0) return 0;
+    Charge(-static_cast<int64_t>(size));
+    return size;
+  }
   std::lock_guard lock(mu_);
   auto live = live_.find(candidate.base_path);
   if (live != live_.end()) {

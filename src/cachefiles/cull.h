@@ -43,10 +43,13 @@ std::string CheckPolicy(const CullPolicy& policy);
 
 // What the culler knows of one object on disk.
 struct CullCandidate {
-  std::string base_path;  // Without ".data"/".meta".
+  std::string base_path;  // Without ".data"/".meta"; a metadata record's own path.
   uint64_t allocated = 0;
   uint64_t opens = 0;
   int64_t last_access_ns = 0;
+  // A record of meta/ (attributes or a listing): one file, refetched from the origin when
+  // needed again. It counts as seen once, last used when last rewritten.
+  bool record = false;
 };
 
 // Sorts coldest first (the order of culling).

@@ -82,6 +82,23 @@ TEST_F(CullTest, CullingFreesOnceSeenColdObjectsAndSparesTheWorkingSet) {
   EXPECT_TRUE(Cached(*volume, 9));   // The newest of the scan survived.
 }
 
+TEST_F(CullTest, MetadataRecordsAreCulledToo) {
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule));
+  auto volume = std::move(*backend->AcquireVolume("v"));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(volume->PutMetadata("attr:dir/file" + std::to_string(i), {std::string(3000, 'a'), i}).ok());
+  }
+  ASSERT_TRUE(volume->GetMetadata("attr:dir/file7").has_value());
+  Space space(dir_.string(), {});
+  space.AddVolumeDir((dir_ / fs::directory_iterator(dir_)->path().filename()).string());
+  space.Rescan();
+  const uint64_t before = space.Stats().bytes_used;
+  EXPECT_GE(before, 50u * 3000);
+  EXPECT_GE(space.CullTo(0), 50u * 3000);
+  EXPECT_FALSE(volume->GetMetadata("attr:dir/file7").has_value());  // Gone: asked again next time.
+  EXPECT_LT(space.Stats().bytes_used, before - 50 * 3000);
+}
+
 TEST_F(CullTest, SizeLimitRefusesWritesAndObjectsInUseAreNeverCulled) {
   CullPolicy policy;
   policy.cache_size = 6 * kObjectSize;
