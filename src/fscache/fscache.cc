@@ -145,9 +145,18 @@ uint64_t Cookie::BytesCached() {
 void Cookie::DisableCaching(const Status& why) {
   int64_t now = SteadyNowNs();
   int64_t previous = disabled_until_ns_.exchange(now + std::chrono::nanoseconds(kCachingPause).count());
-  if (previous < now) {  // One log line per pause.
-    NC_LOG_WARN("cache write for %s failed, not caching it for %lld s: %s", key_.c_str(),
-                static_cast<long long>(kCachingPause.count()), why.ToString().c_str());
+  if (previous >= now) return;  // Already paused.
+  int64_t logged = cache_->write_failure_logged_ns_.load(std::memory_order_relaxed);
+  if (now - logged >= 60'000'000'000LL &&
+      cache_->write_failure_logged_ns_.compare_exchange_strong(logged, now)) {
+    uint64_t others = cache_->write_failures_unlogged_.exchange(0);
+    NC_LOG_WARN("cache write for %s failed, not caching it for %lld s: %s (%llu other files since "
+                "the last such line; all counted in cache_write_errors)",
+                key_.c_str(), static_cast<long long>(kCachingPause.count()), why.ToString().c_str(),
+                static_cast<unsigned long long>(others));
+  } else {
+    cache_->write_failures_unlogged_.fetch_add(1, std::memory_order_relaxed);
+    NC_LOG_DEBUG("cache write for %s failed: %s", key_.c_str(), why.ToString().c_str());
   }
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -87,6 +88,10 @@ class Cache {
   friend class Operation;
   std::unique_ptr<Backend> backend_;
   CacheStats stats_;
+  // Write failures are logged at most once a minute for the whole cache (a full or failing
+  // disk fails every file alike); the rest are counted in write_errors.
+  std::atomic<int64_t> write_failure_logged_ns_{INT64_MIN / 2};
+  std::atomic<uint64_t> write_failures_unlogged_{0};
   util::ThreadPool io_pool_;
 };
 

@@ -155,13 +155,23 @@ class SmallDiskTest(TmpfsCacheTestCase):
     def test_full_cache_disk_keeps_serving_correct_bytes(self):
         data = random_bytes(12 * MIB, 400)
         self.write_origin("big", data)
-        self.mount()
+        more = {f"more{i}": random_bytes(2 * MIB, 410 + i) for i in range(4)}
+        for rel, content in more.items():
+            self.write_origin(rel, content)
+        log = os.path.join(self.scratch, "daemon.log")
+        self.mount("--log-file", log)
         self.assertEqual(self.read_mounted("big"), data)
         stats = self.stats()
         self.assertGreater(stats["cache_writes_refused"] + stats["cache_write_errors"], 0)
         self.assertEqual(self.read_mounted("big"), data)
+        for rel, content in more.items():  # Each refused too: counted, not each logged.
+            self.assertEqual(self.read_mounted(rel), content)
         self.write_origin("small", b"still fine")
         self.assertEqual(self.read_mounted("small"), b"still fine")
+        self.umount()
+        with open(log) as f:
+            said = [line for line in f if "cache write for" in line]
+        self.assertEqual(len(said), 1, said)  # One line says why.
 
 
 class FewInodesTest(TmpfsCacheTestCase):
