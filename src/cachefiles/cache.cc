@@ -12,7 +12,9 @@
 #include <dirent.h>
 
 #include <cstdio>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "cachefiles/cachefiles.h"
@@ -163,7 +165,13 @@ class Cache final : public fscache::Backend {
       std::string lock_path = dir + "/lock";
       int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno(errno, "cannot use cache directory " + dir_);
-      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      // Another daemon's culler holds an unused volume's lock for a moment while it culls it:
+      // wait that out before taking the next slot (a daemon holds it for as long as it runs).
+      bool locked = false;
+      for (int attempt = 0; attempt < 5 && !(locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0); ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (!locked) {
         ::close(fd);
         continue;
       }

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -165,11 +166,29 @@ void Space::Unregister(const std::string& base_path, Object* object) {
   if (it != live_.end() && it->second == object) live_.erase(it);
 }
 
-std::vector<CullCandidate> Space::Candidates() {
+std::vector<CullCandidate> Space::Candidates(std::vector<int>* orphan_locks) {
   std::vector<std::string> dirs;
   {
     std::lock_guard lock(mu_);
     dirs = volume_dirs_;
+  }
+  // Volumes no daemon holds (their mounts are gone) count against the same quota: their files
+  // are culled by whoever needs the room, under their lock so no mount takes them meanwhile.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    std::string volume = entry.path().string();
+    if (entry.path().filename().string().rfind("v-", 0) != 0 ||
+        std::find(dirs.begin(), dirs.end(), volume) != dirs.end()) {
+      continue;
+    }
+    int fd = ::open((volume + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);  // In use by another daemon, which culls it itself.
+      continue;
+    }
+    orphan_locks->push_back(fd);
+    dirs.push_back(volume);
   }
   std::vector<CullCandidate> out;
   for (const std::string& volume : dirs) {
@@ -249,7 +268,8 @@ uint64_t Space::CullTo(uint64_t target_bytes) {
            free.blocks_pct >= policy_.brun && free.files_pct >= policy_.frun;
   };
   if (satisfied()) return 0;
-  for (const CullCandidate& candidate : Candidates()) {
+  std::vector<int> orphan_locks;
+  for (const CullCandidate& candidate : Candidates(&orphan_locks)) {
     uint64_t freed = CullOne(candidate);
     if (freed == 0) continue;
     freed_total += freed;
@@ -257,6 +277,7 @@ uint64_t Space::CullTo(uint64_t target_bytes) {
     culled_bytes_.fetch_add(freed, std::memory_order_relaxed);
     if (satisfied()) break;
   }
+  for (int fd : orphan_locks) ::close(fd);
   if (freed_total > 0) {
     NC_LOG_INFO("culled %llu bytes from the cache %s", static_cast<unsigned long long>(freed_total),
                 dir_.c_str());

@@ -99,7 +99,9 @@ class Space {
   void RefreshFree();
   bool NeedsCull(const FsFree& free) const;
   void Loop() noexcept;
-  std::vector<CullCandidate> Candidates();
+  // Also from volumes no daemon holds: their lock fds are added to `orphan_locks`, to be
+  // closed when culling is done.
+  std::vector<CullCandidate> Candidates(std::vector<int>* orphan_locks);
   uint64_t CullOne(const CullCandidate& candidate);
 
   const std::string dir_;

@@ -62,6 +62,31 @@ class CacheLimitTest(MountTestCase):
             self.assertEqual(self.read_mounted(rel), data, rel)
             self.assertEqual(self.read_mounted(rel, mnt=other), data[::-1], rel)
 
+    def test_data_of_a_source_no_longer_mounted_counts_and_is_culled(self):
+        old = {f"old{i}": random_bytes(MIB, 950 + i) for i in range(8)}
+        for rel, data in old.items():
+            self.write_origin(rel, data)
+        self.mount()  # No limit: 8 MiB cached.
+        for rel, data in old.items():
+            self.assertEqual(self.read_mounted(rel), data)
+        self.wait_for(lambda: self.stats()["cache_write_bytes"] >= 8 * MIB, "the copies to the cache")
+        self.umount()
+        self.assertGreaterEqual(du_bytes(self.cache), 8 * MIB)
+        second_origin = os.path.join(self.scratch, "origin2")
+        os.makedirs(second_origin)
+        with open(os.path.join(second_origin, "new"), "wb") as f:
+            f.write(old["old0"][::-1])
+        run("mount", second_origin, self.mnt, "--cache-dir", self.cache, "--cache-size", "4M")
+        self.mounted.append(self.mnt)
+        self.assertEqual(self.read_mounted("new"), old["old0"][::-1])
+        # The first source's volume has no daemon: the second's culler takes its files.
+        self.wait_for(lambda: du_bytes(self.cache) <= 4 * MIB, "the culler")
+        self.assertGreater(self.stats()["culled_files"], 0)
+        self.umount()
+        self.mount()  # The first source again: what is left of its cache is still good.
+        for rel, data in old.items():
+            self.assertEqual(self.read_mounted(rel), data)
+
     def test_a_scan_does_not_flush_the_working_set(self):
         hot = {f"hot{i}": random_bytes(MIB, 100 + i) for i in range(2)}
         scan = {f"scan{i}": random_bytes(MIB, 200 + i) for i in range(12)}
