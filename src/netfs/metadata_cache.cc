@@ -281,9 +281,7 @@ util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& pa
 void MetadataCachingOrigin::OpenAhead(const std::string& path) {
   // Opening ahead hides round trips; where the origin answers at once it only costs CPU.
   if (!listing_pool_ || open_latency_ns_.load(std::memory_order_relaxed) < kOpenAheadLatencyNs) return;
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  auto [dir, name] = origin::SplitPath(path);
   std::vector<std::string> ahead;
   {
     std::lock_guard lock(mu_);
@@ -295,7 +293,10 @@ void MetadataCachingOrigin::OpenAhead(const std::string& path) {
     const size_t i = at->second;
     const bool in_order = order.last_opened != SIZE_MAX && i == order.last_opened + 1;
     order.last_opened = i;
-    if (!in_order) return;
+    if (!in_order) {
+      order.opened_ahead_to = i + 1;  // A new pass (tar run again): nothing is ahead of it yet.
+      return;
+    }
     const size_t end = std::min(order.names.size(), i + 1 + kOpenAhead);
     for (size_t j = std::max(i + 1, order.opened_ahead_to); j < end; ++j) {
       ahead.push_back(origin::JoinPath(dir, order.names[j]));
@@ -313,8 +314,7 @@ void MetadataCachingOrigin::OpenAhead(const std::string& path) {
 }
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+  auto [dir, name] = origin::SplitPath(path);
   if (!path.empty() && options_.policy != OriginPolicy::kOffline && options_.ttl.count() > 0) {
     // Its directory's listing described it, and that has expired: list the directory again
     // (one request for all its files) rather than ask about this file alone. tar of a
@@ -337,7 +337,6 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string&
       (options_.policy == OriginPolicy::kStaleIfError && OriginUnreachable(attr.status()));
   if (attr.ok() || path.empty() || !may_use_listing) return attr;
   // Never opened, so never asked about: what the stored listing of its directory said.
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata("dir:" + dir);
   std::vector<origin::DirEntry> entries;
   if (!stored || !DecodeListing(stored->value, &entries)) return attr;

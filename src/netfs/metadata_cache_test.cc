@@ -321,6 +321,17 @@ TEST_F(ListingAttrTest, OpeningFilesInListingOrderOpensTheNextOnesAhead) {
     ASSERT_TRUE(mount.GetAttrForRead(std::string("f") + c).ok());
     EXPECT_EQ(origin_.Asked(std::string("f") + c), 1) << c;  // Asked once: by the open ahead.
   }
+  // A second pass from the start opens ahead again.
+  for (int i = 0; i < 2000 && mount.stats().opened_ahead.load() < 16; ++i) {
+    std::this_thread::sleep_for(5ms);  // The first pass's opens ahead (up to fr) finish.
+  }
+  const uint64_t first_pass = mount.stats().opened_ahead.load();
+  ASSERT_TRUE(mount.GetAttrForRead("fa").ok());
+  ASSERT_TRUE(mount.GetAttrForRead("fb").ok());
+  for (int i = 0; i < 2000 && mount.stats().opened_ahead.load() < first_pass + 8; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(mount.stats().opened_ahead.load(), first_pass + 8);
 }
 
 TEST_F(ListingAttrTest, ListingADirectoryListsItsSubdirectoriesInTheBackground) {

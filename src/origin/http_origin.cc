@@ -336,9 +336,7 @@ class HttpOrigin final : public Origin {
   }
 
   FileType KnownType(const std::string& path) {
-    size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
-    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    auto [dir, name] = SplitPath(path);
     std::lock_guard lock(mu_);
     auto listing = listings_.find(dir);
     if (listing == listings_.end()) return FileType::kOther;
