@@ -27,9 +27,9 @@ constexpr int kMaxAttempts = 4;
 //
 // The kernel sends a sequential reader's readahead as several requests at once, and the FUSE
 // threads may take them in any order: once a reader streams, a read that starts within
-// `reorder` of where the last one ended still counts as sequential. The window is topped up whenever a subrequest's worth
-// (`step`) of it has been read, so about a whole window stays in flight: on a link with a long
-// round trip, throughput is the bytes in flight per round trip.
+// `reorder` of where the last one ended still counts as sequential. The window is topped up
+// whenever a subrequest's worth (`step`) of it has been read, so about a whole window stays in
+// flight: on a link with a long round trip, throughput is the bytes in flight per round trip.
 uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t max_readahead,
                        uint64_t step, bool* random) {
   if (ra == nullptr || max_readahead == 0) return end;

@@ -147,10 +147,9 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   const std::string key = kind + ":" + path;
   if (use_ttl && options_.policy != OriginPolicy::kOffline && options_.ttl.count() > 0) {
     std::lock_guard lock(mu_);
-    auto it = recent_.find(key);
+    const std::string* recent = RecentLocked(key);
     T cached{};
-    if (it != recent_.end() && std::chrono::steady_clock::now() - it->second.fetched < options_.ttl &&
-        decode(it->second.value, &cached)) {
+    if (recent != nullptr && decode(*recent, &cached)) {
       stats_.hits.fetch_add(1, std::memory_order_relaxed);
       return cached;
     }
@@ -192,6 +191,14 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
                 static_cast<double>(age) / 1e9, fresh.status().ToString().c_str());
   }
   return cached;
+}
+
+const std::string* MetadataCachingOrigin::RecentLocked(const std::string& key) const {
+  auto it = recent_.find(key);
+  if (it == recent_.end() || std::chrono::steady_clock::now() - it->second.fetched >= options_.ttl) {
+    return nullptr;
+  }
+  return &it->second.value;
 }
 
 void MetadataCachingOrigin::Remember(const std::string& key, const std::string& value,
@@ -323,9 +330,7 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string&
     bool relist;
     {
       std::lock_guard lock(mu_);
-      auto it = recent_.find("attr:" + path);
-      bool fresh = it != recent_.end() && std::chrono::steady_clock::now() - it->second.fetched < options_.ttl;
-      relist = !fresh && described_dirs_.count(dir) != 0;
+      relist = RecentLocked("attr:" + path) == nullptr && described_dirs_.count(dir) != 0;
     }
     if (relist) (void)ListDir(dir, /*read_ahead=*/false);
   }
@@ -405,11 +410,7 @@ void MetadataCachingOrigin::ReadAheadListings(const std::string& dir,
     std::string child = origin::JoinPath(dir, entry.name);
     {
       std::lock_guard lock(mu_);
-      auto fresh = recent_.find("dir:" + child);
-      if (fresh != recent_.end() && std::chrono::steady_clock::now() - fresh->second.fetched < options_.ttl) {
-        continue;
-      }
-      if (!reading_ahead_.insert(child).second) continue;
+      if (RecentLocked("dir:" + child) != nullptr || !reading_ahead_.insert(child).second) continue;
     }
     ++queued;
     listing_pool_->Submit([this, child] {
@@ -432,25 +433,22 @@ void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
                                              const std::vector<origin::DirEntry>& entries) {
   RememberOrder(dir, entries);
   if (options_.ttl.count() <= 0) return;  // Nothing may be trusted past its request.
+  bool described = false;
   for (const origin::DirEntry& entry : entries) {
     if (!entry.attr) continue;
-    {
-      std::lock_guard lock(mu_);
-      if (described_dirs_.size() > 100000) described_dirs_.clear();  // Bounded.
-      described_dirs_.insert(dir);
-    }
+    described = true;
     const std::string key = "attr:" + origin::JoinPath(dir, entry.name);
     const origin::Attr& listed = *entry.attr;
+    // What only the listing says lives in memory: the listing's own record keeps it on disk,
+    // and a file written per entry made `ls -lR` of a cold tree twice as slow.
+    if (listed.type != origin::FileType::kRegular) {
+      Remember(key, EncodeAttr(listed), std::nullopt, /*persist=*/false);
+      continue;
+    }
     std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata(key);
     origin::Attr known;
     bool versioned = stored && DecodeAttr(stored->value, &known) && !known.version.empty() &&
                      known.type == listed.type;
-    // What only the listing says lives in memory: the listing's own record keeps it on disk,
-    // and a file written per entry made `ls -lR` of a cold tree twice as slow.
-    if (listed.type != origin::FileType::kRegular) {
-      Remember(key, EncodeAttr(listed), stored, /*persist=*/false);
-      continue;
-    }
     const int64_t granule = std::max<int64_t>(1, entry.mtime_granularity_s);
     const int64_t known_mtime_s = known.mtime_ns / 1000000000LL;
     const int64_t listed_mtime_s = listed.mtime_ns / 1000000000LL;
@@ -463,6 +461,11 @@ void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
     }
     // Same size and mtime but reported within the mtime's granule: unproven, so the next
     // lookup asks the origin.
+  }
+  if (described) {
+    std::lock_guard lock(mu_);
+    if (described_dirs_.size() > 100000) described_dirs_.clear();  // Bounded.
+    described_dirs_.insert(dir);
   }
 }
 

@@ -78,6 +78,8 @@ class MetadataCachingOrigin final : public origin::Origin {
   // persistent record.
   void Remember(const std::string& key, const std::string& value,
                 const std::optional<fscache::MetadataRecord>& stored, bool persist = true);
+  // The value kept in memory for `key` if younger than the TTL, else null. REQUIRES: mu_.
+  const std::string* RecentLocked(const std::string& key) const;
   util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known,
                                        bool for_read = false);
   void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "origin/http_listing.h"
 
+#include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
 #include <cctype>
@@ -86,20 +87,11 @@ bool ValidTm(const std::tm& tm) {
          tm.tm_year >= 70;
 }
 
-// nginx's JSON "mtime": an RFC 1123 date, "Thu, 26 Nov 2026 04:49:04 GMT".
+// nginx's JSON "mtime": an HTTP date, "Thu, 26 Nov 2026 04:49:04 GMT" (curl parses those).
 bool ParseHttpDate(const std::string& text, int64_t* seconds) {
-  std::tm tm = {};
-  char month[4] = {};
-  char zone[4] = {};
-  if (std::sscanf(text.c_str(), "%*3s, %d %3s %d %d:%d:%d %3s", &tm.tm_mday, month, &tm.tm_year,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone) != 7 ||
-      std::strcmp(zone, "GMT") != 0) {
-    return false;
-  }
-  tm.tm_mon = MonthIndex(month);
-  tm.tm_year -= 1900;
-  if (!ValidTm(tm)) return false;
-  *seconds = timegm(&tm);
+  time_t t = curl_getdate(text.c_str(), nullptr);
+  if (t <= 0) return false;
+  *seconds = static_cast<int64_t>(t);
   return true;
 }
 

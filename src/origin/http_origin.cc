@@ -122,8 +122,7 @@ class HttpOrigin final : public Origin {
     HttpResponse head = client_.Perform({UrlOf(path, false), true, {}, nullptr});
     Status status = StatusOf(head, UrlOf(path, false));
     // Servers redirect a directory's name to its slash URL, which may then refuse a listing.
-    bool redirected_to_dir = !head.effective_url.empty() && head.effective_url.back() == '/' &&
-                             (status.ok() || head.status == 403);
+    bool redirected_to_dir = !IsFileReply(head) && (status.ok() || head.status == 403);
     if (redirected_to_dir) return DirAttr();
     if (status.ok()) return FileAttr(head);
     if (status.code() == Code::kNotFound && known != FileType::kRegular) {
@@ -156,8 +155,7 @@ class HttpOrigin final : public Origin {
     HttpResponse response = client_.Perform(std::move(request));
     Status status = StatusOf(response, url);
     if (status.code() == Code::kNotFound) return status;
-    bool file_url = response.effective_url.empty() || response.effective_url.back() != '/';
-    if (!status.ok() || !file_url) return GetAttr(path);
+    if (!status.ok() || !IsFileReply(response)) return GetAttr(path);
     uint64_t size = 0;
     if (response.status == 206) {
       auto range = response.headers.find("content-range");
@@ -203,9 +201,7 @@ class HttpOrigin final : public Origin {
       return same;
     }
     Status status = StatusOf(head, url);
-    if (status.ok() && (head.effective_url.empty() || head.effective_url.back() != '/')) {
-      return FileAttr(head);
-    }
+    if (status.ok() && IsFileReply(head)) return FileAttr(head);
     return GetAttr(path);  // Not a plain file any more (or an error): ask without conditions.
   }
 
@@ -325,6 +321,11 @@ class HttpOrigin final : public Origin {
   static int64_t StableCtime(int64_t mtime_ns) {
     constexpr int64_t kMinuteNs = 60LL * 1000000000LL;
     return mtime_ns - ((mtime_ns % kMinuteNs) + kMinuteNs) % kMinuteNs;
+  }
+
+  // Servers redirect a directory's name to its slash URL: a reply from there is no file's.
+  static bool IsFileReply(const HttpResponse& response) {
+    return response.effective_url.empty() || response.effective_url.back() != '/';
   }
 
   // The server's clock from its Date header (0 when absent or unparseable).
@@ -591,33 +592,25 @@ class HttpOrigin final : public Origin {
   // their end. Returns false when they do not apply.
   bool ReadOpened(const std::string& path, const std::string& version, uint64_t pos,
                   const std::vector<IoVec>& iov, uint64_t want, const ReadCompletion& done) {
-    std::string bytes;
-    uint64_t size = ParseVersion(version).size;
+    std::vector<IoVec> rest;
+    uint64_t served = 0;
     {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(mu_);  // Held for one copy of at most kOpenPrefix bytes.
       auto it = opened_.find(path);
       if (it == opened_.end() || it->second.version != version || pos >= it->second.bytes.size()) {
         return false;
       }
-      uint64_t end = std::min<uint64_t>(pos + want, it->second.bytes.size());
-      bytes = it->second.bytes.substr(pos, end - pos);
-      if (end == it->second.bytes.size()) opened_.erase(it);
-    }
-    std::vector<IoVec> rest;
-    uint64_t at = 0;
-    for (const IoVec& v : iov) {
-      if (at + v.len <= bytes.size()) {
-        std::memcpy(v.base, bytes.data() + at, v.len);
-      } else if (at < bytes.size()) {
-        std::memcpy(v.base, bytes.data() + at, bytes.size() - at);
-        rest.push_back({v.base + (bytes.size() - at), v.len - (bytes.size() - at)});
-      } else {
-        rest.push_back(v);
+      const std::string& bytes = it->second.bytes;
+      const uint64_t end = std::min<uint64_t>(pos + want, bytes.size());
+      for (const IoVec& v : iov) {
+        const uint64_t n = std::min<uint64_t>(v.len, end - (pos + served));
+        std::memcpy(v.base, bytes.data() + pos + served, n);
+        served += n;
+        if (n < v.len) rest.push_back({v.base + n, v.len - n});
       }
-      at += v.len;
+      if (end == bytes.size()) opened_.erase(it);
     }
-    const uint64_t served = bytes.size();
-    if (rest.empty() || pos + served >= size) {
+    if (rest.empty() || pos + served >= ParseVersion(version).size) {
       done(Status::Ok(), static_cast<size_t>(served));
       return true;
     }
