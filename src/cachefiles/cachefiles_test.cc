@@ -3,10 +3,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -182,6 +185,67 @@ TEST_F(CachefilesTest, CorruptDataIsDetectedAndDiscarded) {
   EXPECT_EQ(object->Read(0, Bytes(back)).code(), Code::kCorruption);
   EXPECT_EQ(object->Usage().bytes_present, 0u);  // Whole object discarded.
   EXPECT_FALSE(object->Query(0, kGranule).present);
+}
+
+// Pages of `path` in the page cache (mincore over a mapping of it).
+size_t ResidentPages(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SIZE_MAX;
+  size_t size = fs::file_size(path);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return SIZE_MAX;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  size_t count = SIZE_MAX;
+  if (::mincore(map, size, resident.data()) == 0) {
+    count = static_cast<size_t>(std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; }));
+  }
+  ::munmap(map, size);
+  return count;
+}
+
+// Drops the file's pages from the page cache (written back first).
+void DropPages(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fdatasync(fd), 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ::close(fd);
+}
+
+TEST_F(CachefilesTest, AlignedHitsBypassThePageCacheAndStillCatchCorruption) {
+  const uint64_t size = 8 * kGranule;
+  std::string content = Pattern(size, 21);
+  auto volume = Volume();
+  auto object = std::move(*volume->OpenObject("f", "v1", size));
+  ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  fs::path data = Find(".data");
+  DropPages(data);
+  ASSERT_EQ(ResidentPages(data), 0u);
+
+  // Folio-like buffers: page-aligned, whole pages. The read fills them and not the page cache.
+  auto* raw = static_cast<std::byte*>(::operator new(size, std::align_val_t(4096)));
+  std::span<std::byte> aligned(raw, size);
+  ASSERT_TRUE(object->ReadV(0, {aligned.subspan(0, 3 * kGranule), aligned.subspan(3 * kGranule)}).ok());
+  EXPECT_EQ(std::memcmp(raw, content.data(), size), 0);
+  EXPECT_EQ(ResidentPages(data), 0u) << "an aligned cache hit went through the page cache";
+
+  // Unaligned buffers still read correctly (buffered).
+  std::string back(size, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content);
+
+  // A byte changed through the page cache (not yet on disk) is seen by the direct read.
+  DropPages(data);
+  {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(5 * kGranule + 3);
+    f.put(static_cast<char>(content[5 * kGranule + 3] ^ 0x01));
+  }
+  EXPECT_EQ(object->ReadV(0, {aligned}).code(), Code::kCorruption);
+  EXPECT_EQ(object->Usage().bytes_present, 0u);
+  ::operator delete(raw, std::align_val_t(4096));
 }
 
 TEST_F(CachefilesTest, TruncatedDataFileIsDetected) {

@@ -64,6 +64,9 @@ class Object final : public fscache::BackendObject {
   void AppendAccessRecord();
   // Recreates the files of a retired object. REQUIRES: mu_.
   util::Status Revive();
+  // Opens direct_fd_ on the data file, or leaves it -1. REQUIRES: mu_ or not yet shared.
+  void OpenDirect();
+  void CloseData();
 
   const std::string base_path_;
   Space* const space_;
@@ -75,6 +78,9 @@ class Object final : public fscache::BackendObject {
   uint64_t bytes_present_ = 0;                     // Protected by mu_.
   uint64_t allocated_ = 0;                         // Protected by mu_. Charged to space_.
   int data_fd_ = -1;
+  // The data file again, O_DIRECT, for aligned reads; -1 where the filesystem refuses it.
+  int direct_fd_ = -1;
+  std::atomic<bool> direct_refused_{false};  // A direct read failed with EINVAL: stop trying.
   int meta_fd_ = -1;  // O_APPEND; replaced by RewriteMetadata(). Protected by mu_.
   bool reused_ = false;
   bool retired_ = false;  // Protected by mu_. Files removed by the culler; fds closed.
