@@ -71,7 +71,6 @@ class Volume final : public fscache::BackendVolume {
     if (status.ok()) status = MakeDir(dir);
     if (!status.ok()) return status;
     std::string path = dir + "/" + hash;
-    std::string tmp = path + ".tmp";
     struct stat old_st;
     bool exists = ::stat(path.c_str(), &old_st) == 0;
     int64_t old_allocated = exists ? old_st.st_blocks * 512 : 0;
@@ -79,15 +78,16 @@ class Volume final : public fscache::BackendVolume {
       Status admitted = space_->AdmitCreate();
       if (!admitted.ok()) return admitted;
     }
+    // Rewritten in place (see Object::RewriteMetadata): a record torn by a crash or read
+    // mid-write fails its checksum and counts as absent.
     std::string bytes = EncodeMetadataRecord(key, record.stored_at_ns, record.value);
-    FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (f == nullptr) return Status::FromErrno(errno, "create " + tmp);
-    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-      int err = errno;
-      std::remove(tmp.c_str());
-      return Status::FromErrno(err, "write " + path);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::FromErrno(errno, "create " + path);
+    Status written = WriteAll(fd, bytes.data(), bytes.size(), 0, "write " + path);
+    ::close(fd);
+    if (!written.ok()) {
+      ::unlink(path.c_str());
+      return written;
     }
     struct stat new_st;
     if (::stat(path.c_str(), &new_st) == 0) space_->Charge(new_st.st_blocks * 512 - old_allocated);

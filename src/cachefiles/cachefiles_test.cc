@@ -158,6 +158,54 @@ TEST_F(CachefilesTest, ChangedVersionDiscardsData) {
   EXPECT_FALSE(object->Query(0, kGranule).present);
 }
 
+ino_t InodeOf(const fs::path& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// Caching a file creates its two files and deletes none; rewrites keep the same inodes (ext4
+// allocates inodes slowly around recently deleted ones). Torn rewrites read as absent or reset.
+TEST_F(CachefilesTest, MetadataIsRewrittenInPlaceAndATornRecordIsAbsent) {
+  std::string content = Pattern(2 * kGranule, 7);
+  auto volume = Volume();
+  ino_t meta_inode = 0;
+  {
+    auto object = std::move(*volume->OpenObject("f", "v1", 2 * kGranule));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+    meta_inode = InodeOf(Find(".meta"));
+    ASSERT_NE(meta_inode, 0u);
+  }
+  {
+    auto object = std::move(*volume->OpenObject("f", "v2", 2 * kGranule));  // Reset: rewritten.
+    EXPECT_EQ(object->Usage().bytes_present, 0u);
+    EXPECT_EQ(InodeOf(Find(".meta")), meta_inode);
+  }
+  ASSERT_TRUE(volume->PutMetadata("attr:f", {"first", 1}).ok());
+  fs::path record;
+  for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+    if (entry.is_regular_file() && entry.path().parent_path().parent_path().filename() == "meta") record = entry.path();
+  }
+  ASSERT_FALSE(record.empty());
+  const ino_t record_inode = InodeOf(record);
+  ASSERT_TRUE(volume->PutMetadata("attr:f", {"second value", 2}).ok());
+  EXPECT_EQ(InodeOf(record), record_inode);
+  ASSERT_EQ(volume->GetMetadata("attr:f")->value, "second value");
+  for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+    EXPECT_FALSE(entry.path().string().ends_with(".tmp")) << entry.path();
+  }
+  // A crash mid-write leaves a prefix: no record, not a wrong one.
+  fs::resize_file(record, fs::file_size(record) - 3);
+  EXPECT_FALSE(volume->GetMetadata("attr:f").has_value());
+  // A torn object header resets the object.
+  fs::resize_file(Find(".meta"), 10);
+  auto object = std::move(*volume->OpenObject("f", "v2", 2 * kGranule));
+  EXPECT_EQ(object->Usage().bytes_present, 0u);
+  ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+  std::string back(2 * kGranule, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content);
+}
+
 TEST_F(CachefilesTest, PartialGranuleIsNeverRecorded) {
   auto object = std::move(*Volume()->OpenObject("f", "v1", 4 * kGranule));
   std::string half = Pattern(kGranule + kGranule / 2, 3);

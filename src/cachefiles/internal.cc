@@ -50,4 +50,19 @@ util::Result<std::string> ReadWholeFile(const std::string& path) {
   return bytes;
 }
 
+util::Status WriteAll(int fd, const void* data, size_t len, int64_t pos, const std::string& what) {
+  const char* at = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pos < 0 ? ::write(fd, at + done, len - done)
+                        : ::pwrite(fd, at + done, len - done, static_cast<off_t>(pos) + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return util::Status::FromErrno(errno, what);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return util::Status::Ok();
+}
+
 }  // namespace cachefiles

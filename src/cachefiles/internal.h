@@ -15,5 +15,7 @@ uint64_t AllocatedBytes(const std::string& path);
 uint64_t TreeAllocatedBytes(const std::string& dir, uint64_t* data_files = nullptr);
 util::Result<std::string> ReadWholeFile(int fd);
 util::Result<std::string> ReadWholeFile(const std::string& path);
+// Writes all of data at pos (at the file's offset when pos < 0); `what` names it in errors.
+util::Status WriteAll(int fd, const void* data, size_t len, int64_t pos, const std::string& what);
 
 }  // namespace cachefiles
