@@ -63,13 +63,11 @@ class Volume final : public fscache::BackendVolume {
   ~Volume() override { ::close(lock_fd_); }
 
   // Records live in meta/<2 hex>/<32 hex>: magic, key, time, value, checksum; see
-  // docs/cache_format.md. Written to a temporary file and renamed over the old one.
+  // docs/cache_format.md. Rewritten in place (see Object::RewriteMetadata): a record torn by a
+  // crash or read mid-write fails its checksum and counts as absent.
   Status PutMetadata(const std::string& key, const fscache::MetadataRecord& record) override {
     std::string hash = HexHash("meta:" + key);
-    Status status = MakeDir(dir_ + "/meta");
     std::string dir = dir_ + "/meta/" + hash.substr(0, 2);
-    if (status.ok()) status = MakeDir(dir);
-    if (!status.ok()) return status;
     std::string path = dir + "/" + hash;
     struct stat old_st;
     bool exists = ::stat(path.c_str(), &old_st) == 0;
@@ -78,10 +76,14 @@ class Volume final : public fscache::BackendVolume {
       Status admitted = space_->AdmitCreate();
       if (!admitted.ok()) return admitted;
     }
-    // Rewritten in place (see Object::RewriteMetadata): a record torn by a crash or read
-    // mid-write fails its checksum and counts as absent.
     std::string bytes = EncodeMetadataRecord(key, record.stored_at_ns, record.value);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {  // The first record of its fan-out directory.
+      Status made = MakeDir(dir_ + "/meta");
+      if (made.ok()) made = MakeDir(dir);
+      if (!made.ok()) return made;
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    }
     if (fd < 0) return Status::FromErrno(errno, "create " + path);
     Status written = WriteAll(fd, bytes.data(), bytes.size(), 0, "write " + path);
     ::close(fd);
@@ -118,9 +120,9 @@ class Volume final : public fscache::BackendVolume {
     if (::stat((fanout + "/" + hash + ".data").c_str(), &existing) != 0) {
       Status admitted = space_->AdmitCreate();  // New files: not below bstop/fstop.
       if (!admitted.ok()) return admitted;
+      Status made = MakeDir(fanout);
+      if (!made.ok()) return made;
     }
-    Status made = MakeDir(fanout);
-    if (!made.ok()) return made;
     auto object = Object::Open(fanout + "/" + hash, {key, aux, granule_, object_size}, space_);
     if (!object.ok()) return object.status();
     return std::unique_ptr<fscache::BackendObject>(std::move(*object));

@@ -72,14 +72,18 @@ void Io::Collect(std::shared_ptr<Subrequest> sub, Status status, size_t n) {
     }
   }
 
-  // Success. Zero what lies past EOF in the last folio.
+  // Success. Zero the rest of the page that holds EOF, as the kernel does. Nothing past EOF is
+  // ever handed out (reads stop at i_size, cache writes too), so the rest of the folio is left:
+  // for a 4 KiB file, zeroing all of it cost more than the file's own bytes.
   const ReadRequest& rreq = *sub->rreq;
   uint64_t zeroed = 0;
+  constexpr uint64_t kPage = 4096;
   for (Folio* folio : sub->folios) {
     uint64_t valid = folio->pos() >= rreq.i_size ? 0 : std::min(kFolioSize, rreq.i_size - folio->pos());
     if (valid < kFolioSize && sub->source != Source::kFillWithZeroes) {
-      std::memset(folio->data() + valid, 0, kFolioSize - valid);
-      zeroed += kFolioSize - valid;
+      const uint64_t page_end = std::min(kFolioSize, (valid + kPage - 1) / kPage * kPage);
+      std::memset(folio->data() + valid, 0, page_end - valid);
+      zeroed += page_end - valid;
     }
   }
   switch (sub->source) {
