@@ -8,7 +8,9 @@ Starts a private nginx on 127.0.0.1 serving a generated file (1 GiB by default),
   warm      dd through a new mount over the same cache (kernel page cache dropped)
   disk      dd of the cache's own data file (page cache dropped): the physical limit for warm
 and prints a markdown table and JSON with throughputs, ratios, daemon CPU seconds and peak RSS.
-Usage: bench/http_cold_warm.py [--size-mib N] [--json FILE] (as root; build/netcache must exist)
+Usage: bench/http_cold_warm.py [--size-mib N] [--latency-ms RTT[@MIBS]] [--no-prime] [--json FILE]
+(as root; build/netcache must exist). --latency-ms puts bench/latency_proxy.py between netcache
+(and curl) and nginx: RTT ms added, over a link of MIBS MiB/s when given.
 """
 import argparse
 import glob
@@ -23,37 +25,17 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 from nginx import Nginx  # noqa: E402
+sys.path.insert(0, HERE)
+from benchutil import drop_caches, prime_memory, proc_usage  # noqa: E402
+from latency_proxy import LatencyProxy  # noqa: E402
 
 NETCACHE = os.path.join(HERE, "..", "build", "netcache")
-
-
-def drop_caches():
-    try:
-        subprocess.run(["sync"], check=True)
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def timed_read(path):
     start = time.monotonic()
     subprocess.run(["dd", f"if={path}", "of=/dev/null", "bs=1M"], check=True, capture_output=True)
     return time.monotonic() - start
-
-
-def daemon_usage(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    rss = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                rss = int(line.split()[1]) * 1024
-    return cpu, rss
 
 
 def netcache(*args):
@@ -64,7 +46,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--latency-ms", default="0", metavar="RTT[@MIBS]")
+    parser.add_argument("--no-prime", action="store_true", help="see benchutil.prime_memory")
     args = parser.parse_args()
+    prime_mib = 0 if args.no_prime else 2 * args.size_mib + 256
     work = tempfile.mkdtemp(prefix="nc-bench-")
     root, mnt, cache = (os.path.join(work, d) for d in ("root", "mnt", "cache"))
     for d in (root, mnt):
@@ -75,21 +60,26 @@ def main():
         for _ in range(size // len(chunk)):
             f.write(chunk)
     nginx = Nginx(root, work).start()
+    rtt_ms, _, link = args.latency_ms.partition("@")
+    proxy = (LatencyProxy(nginx.port, float(rtt_ms), float(link) if link else None).start()
+             if float(rtt_ms) > 0 or link else None)
+    url = f"http://127.0.0.1:{proxy.port}/" if proxy else nginx.url
     results = {}
     try:
         dropped = drop_caches()
         # Warm nginx's own page cache for the file, so the origin side is not disk-bound.
         subprocess.run(["cat", os.path.join(root, "big")], stdout=subprocess.DEVNULL, check=True)
         start = time.monotonic()
-        subprocess.run(["curl", "-s", "-o", "/dev/null", nginx.url + "big"], check=True)
+        subprocess.run(["curl", "-s", "-o", "/dev/null", url + "big"], check=True)
         results["curl"] = {"seconds": time.monotonic() - start}
 
         def read_through_mount(counter):
             """Mounts, reads the file once, unmounts; the timing and the daemon's usage."""
-            netcache("mount", nginx.url, mnt, "--cache-dir", cache)
+            netcache("mount", url, mnt, "--cache-dir", cache)
             pid = json.loads(netcache("stat", mnt, "--json"))["pid"]
+            prime_memory(prime_mib)
             seconds = timed_read(os.path.join(mnt, "big"))
-            cpu, rss = daemon_usage(pid)
+            cpu, rss = proc_usage(pid)
             stats = json.loads(netcache("stat", mnt, "--json"))
             netcache("umount", mnt)
             return {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss, counter: stats[counter]}
@@ -100,8 +90,11 @@ def main():
 
         (data_file,) = glob.glob(os.path.join(cache, "*", "*", "*.data"))
         drop_caches()
+        prime_memory(prime_mib)
         results["disk"] = {"seconds": timed_read(data_file)}
     finally:
+        if proxy:
+            proxy.stop()
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -111,8 +104,9 @@ def main():
     results["warm"]["ratio_to_disk"] = results["warm"]["mib_per_s"] / results["disk"]["mib_per_s"]
     results["page_cache_dropped"] = dropped
     results["size_mib"] = args.size_mib
+    results["latency"] = args.latency_ms
 
-    print(f"| workload ({args.size_mib} MiB file) | MiB/s | ratio | daemon CPU s | daemon peak RSS MiB |")
+    print(f"| workload ({args.size_mib} MiB file, {args.latency_ms} ms) | MiB/s | ratio | daemon CPU s | daemon peak RSS MiB |")
     print("|---|---|---|---|---|")
     print(f"| curl from nginx (baseline) | {results['curl']['mib_per_s']:.0f} | 1.00 | | |")
     print(f"| cold read through mount | {results['cold']['mib_per_s']:.0f} | "

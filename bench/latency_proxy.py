@@ -1,22 +1,34 @@
 # SPDX-License-Identifier: MIT
 """A TCP proxy that adds a fixed delay in each direction (half the round trip each way), for
 benchmarks: kernel traffic shaping is not available on these machines. Bytes are forwarded in
-order, each chunk released `delay` after it arrived, so bandwidth is not limited, only latency."""
+order, each chunk released `delay` after it arrived. Without a link rate, bandwidth is not
+limited, only latency (and the proxy's own CPU, one Python thread, caps it near 1 GB/s). With
+`link_mib_s`, server-to-client bytes also queue for one link of that rate shared by all
+connections, as on a real WAN link, and the proxy reads no further ahead than the link can
+carry in a round trip or so, so TCP flow control reaches the server as it would there."""
 import asyncio
 import threading
 import time
 
+MIB = 1024 * 1024
+
 
 class LatencyProxy:
-    def __init__(self, upstream_port, rtt_ms):
+    def __init__(self, upstream_port, rtt_ms, link_mib_s=None):
         self.upstream_port = upstream_port
         self.delay = rtt_ms / 2000.0
+        self.rate = link_mib_s * MIB if link_mib_s else None
+        self.link_free_at = 0.0  # When the shared downlink has sent everything queued on it.
         self.port = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
-    async def pump(self, reader, writer):
-        queue = asyncio.Queue()
+    async def pump(self, reader, writer, downlink):
+        limited = downlink and self.rate is not None
+        chunk = 64 * 1024 if limited else 256 * 1024
+        # Limited: hold about two round trips of the link per connection (and at least 1 MiB).
+        depth = max(16, int(2 * self.rate * 2 * self.delay / chunk)) if limited else 0
+        queue = asyncio.Queue(maxsize=depth)
 
         async def release():
             while True:
@@ -33,10 +45,15 @@ class LatencyProxy:
         sender = asyncio.ensure_future(release())
         try:
             while True:
-                data = await reader.read(256 * 1024)
+                data = await reader.read(chunk)
                 if not data:
                     break
-                await queue.put((time.monotonic() + self.delay, data))
+                now = time.monotonic()
+                due = now + self.delay
+                if limited:
+                    self.link_free_at = max(now, self.link_free_at) + len(data) / self.rate
+                    due = self.link_free_at + self.delay
+                await queue.put((due, data))
         except ConnectionError:
             pass
         await queue.put((0, None))
@@ -51,7 +68,8 @@ class LatencyProxy:
         except OSError:
             client_writer.close()
             return
-        await asyncio.gather(self.pump(client_reader, up_writer), self.pump(up_reader, client_writer))
+        await asyncio.gather(self.pump(client_reader, up_writer, downlink=False),
+                             self.pump(up_reader, client_writer, downlink=True))
 
     def start(self):
         self.thread.start()
