@@ -133,8 +133,10 @@ Object::~Object() {
 // into page cache of the cache file, memory the kernel must find, fill and later evict, while
 // the reader's own page cache already keeps what is read again. A/B on a 1 GiB warm read here:
 // 1.1-1.2 GB/s and 0.4-0.6 s daemon CPU direct, 0.8-1.0 GB/s and 1.1-1.6 s buffered. Our own
-// readahead (netfs's window, several subrequests at once) replaces the kernel's. Writes stay
-// buffered: direct, a cold read would wait for the disk on every subrequest.
+// readahead (netfs's window, several subrequests at once) replaces the kernel's. Small reads
+// (random access, one folio) stay buffered: direct, each went to the disk, and random 4 KiB
+// reads fell to half their rate. Writes stay buffered: direct, a cold read would wait for the
+// disk on every subrequest.
 void Object::OpenDirect() {
   direct_fd_ = ::open((base_path_ + ".data").c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
 }
@@ -301,7 +303,7 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
     uint64_t got = 0;
     constexpr uint64_t kDirectAlign = 4096;  // Any device's logical block size divides it.
     bool direct = direct_fd_ >= 0 && !direct_refused_.load(std::memory_order_relaxed) &&
-                  pos % kDirectAlign == 0;
+                  total >= kDirectMin && pos % kDirectAlign == 0;
     for (const struct iovec& v : iov) {
       direct = direct && reinterpret_cast<uintptr_t>(v.iov_base) % kDirectAlign == 0 &&
                v.iov_len % kDirectAlign == 0;

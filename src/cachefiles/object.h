@@ -78,6 +78,9 @@ class Object final : public fscache::BackendObject {
   uint64_t bytes_present_ = 0;                     // Protected by mu_.
   uint64_t allocated_ = 0;                         // Protected by mu_. Charged to space_.
   int data_fd_ = -1;
+  // Reads of at least this much (a stream's readahead) go O_DIRECT; smaller ones (random
+  // access) stay buffered, so the kernel's readahead and page cache serve their neighbours.
+  static constexpr uint64_t kDirectMin = 1024 * 1024;
   // The data file again, O_DIRECT, for aligned reads; -1 where the filesystem refuses it.
   int direct_fd_ = -1;
   std::atomic<bool> direct_refused_{false};  // A direct read failed with EINVAL: stop trying.
