@@ -247,6 +247,11 @@ void Operation::Read(uint64_t pos, std::vector<Span> spans, IoCompletion done) c
   Submit(/*write=*/false, pos, std::move(spans), std::move(done));
 }
 
+util::Status Operation::ReadNow(uint64_t pos, const std::vector<Span>& spans) const {
+  if (!cookie_) return Status::Error(Code::kNoCache, "no cookie");
+  return cookie_->DoRead(inval_counter_, pos, spans);
+}
+
 void Operation::Write(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
   Submit(/*write=*/true, pos, std::move(spans), std::move(done));
 }

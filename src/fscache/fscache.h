@@ -127,6 +127,9 @@ class Operation {
   // the cookie was invalidated since BeginOperation, kCorruption if the bytes failed
   // verification (the object is then discarded), kNoCache if there is nothing to read from.
   void Read(uint64_t pos, std::vector<Span> spans, IoCompletion done) const;
+  // As Read, on the calling thread: for small reads, where handing the work to the cache's
+  // threads and back costs more than the read.
+  util::Status ReadNow(uint64_t pos, const std::vector<Span>& spans) const;
   // Stores `spans` at `pos`. Errors turn caching off for the cookie; the data is just not kept.
   void Write(uint64_t pos, std::vector<Span> spans, IoCompletion done) const;
 

@@ -85,6 +85,14 @@ void Io::IssueSubrequest(std::shared_ptr<Subrequest> sub) {
       return;
     case Source::kReadFromCache: {
       auto spans = SpansOf(*sub, 0);
+      if (sub->len <= kFolioSize) {
+        // One folio: a random reader's (streams read many). Read on this thread: handing it to
+        // the cache's threads and back cost two context switches per page-cache miss.
+        Status status = sub->rreq->op.ReadNow(sub->start, spans);
+        size_t n = status.ok() ? sub->len : 0;
+        Collect(std::move(sub), std::move(status), n);
+        return;
+      }
       sub->rreq->op.Read(sub->start, std::move(spans), [sub](Status status) {
         size_t n = status.ok() ? sub->len : 0;  // Before the move below.
         Collect(sub, std::move(status), n);
