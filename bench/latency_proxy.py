@@ -68,8 +68,11 @@ class LatencyProxy:
         except OSError:
             client_writer.close()
             return
-        await asyncio.gather(self.pump(client_reader, up_writer, downlink=False),
-                             self.pump(up_reader, client_writer, downlink=True))
+        try:
+            await asyncio.gather(self.pump(client_reader, up_writer, downlink=False),
+                                 self.pump(up_reader, client_writer, downlink=True))
+        except (ConnectionError, OSError):
+            pass  # A peer hung up mid-transfer (an aborted request, an unmount): not our error.
 
     def start(self):
         self.thread.start()
