@@ -88,7 +88,8 @@ class Volume final : public fscache::BackendVolume {
     Status written = WriteAll(fd, bytes.data(), bytes.size(), 0, "write " + path);
     ::close(fd);
     if (!written.ok()) {
-      ::unlink(path.c_str());
+      ::unlink(path.c_str());  // A torn record would only be ignored; an absent one is clearer.
+      space_->Charge(-old_allocated);
       return written;
     }
     struct stat new_st;
