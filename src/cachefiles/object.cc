@@ -129,10 +129,10 @@ Object::~Object() {
   if (meta_fd_ >= 0) ::close(meta_fd_);
 }
 
-// Cache hits are read O_DIRECT into the folios, as the kernel's cachefiles reads (IOCB_DIRECT):
-// read buffered, every byte would also be copied
-// into page cache of the cache file, memory the kernel must find, fill and later evict, while
-// the reader's own page cache already keeps what is read again. A/B on a 1 GiB warm read here:
+// Cache hits are read O_DIRECT into the folios, as the kernel's cachefiles reads (IOCB_DIRECT).
+// Read buffered, every byte would also be copied into page cache of the cache file, memory the
+// kernel must find, fill and later evict, while the reader's own page cache already keeps what
+// is read again. A/B on a 1 GiB warm read here:
 // 1.1-1.2 GB/s and 0.4-0.6 s daemon CPU direct, 0.8-1.0 GB/s and 1.1-1.6 s buffered. Our own
 // readahead (netfs's window, several subrequests at once) replaces the kernel's. Small reads
 // (random access, one folio) stay buffered: direct, each went to the disk, and random 4 KiB
