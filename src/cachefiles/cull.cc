@@ -236,7 +236,8 @@ std::vector<CullCandidate> Space::Candidates(std::vector<int>* orphan_locks) {
 
 uint64_t Space::CullOne(const CullCandidate& candidate) {
   if (candidate.record) {
-    // Replaced by rename when rewritten, so never half-removed; a reader gets it or nothing.
+    // One unlink: a reader that has it open keeps what it reads, a torn read fails the
+    // record's checksum and counts as absent, and a later write simply creates it again.
     uint64_t size = AllocatedBytes(candidate.base_path);
     if (::unlink(candidate.base_path.c_str()) != 0) return 0;
     Charge(-static_cast<int64_t>(size));

@@ -139,6 +139,9 @@ Object::~Object() {
 // reads fell to half their rate. Writes stay buffered: direct, a cold read would wait for the
 // disk on every subrequest.
 void Object::OpenDirect() {
+  // A smaller object never gets a direct read: its file is not opened a second time (one open
+  // more per cached small file would be all it cost).
+  if (direct_fd_ >= 0 || header_.object_size < kDirectMin) return;
   direct_fd_ = ::open((base_path_ + ".data").c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
 }
 
@@ -423,6 +426,7 @@ Status Object::Invalidate(const std::string& aux, uint64_t object_size) {
   header_.aux = aux;
   header_.object_size = object_size;
   if (retired_) return Status::Ok();  // No data; the next write starts afresh.
+  OpenDirect();  // The new version may be large enough for direct reads.
   Status status = Reset();
   Recharge();
   return status;
@@ -442,6 +446,7 @@ Status Object::Resize(uint64_t object_size) {
     it = granules_.erase(it);
   }
   header_.object_size = object_size;
+  OpenDirect();
   // Metadata first: if we die before the data truncate, the dropped granules are simply absent.
   Status status = RewriteMetadata();
   if (!status.ok()) return status;

@@ -64,7 +64,8 @@ class Object final : public fscache::BackendObject {
   void AppendAccessRecord();
   // Recreates the files of a retired object. REQUIRES: mu_.
   util::Status Revive();
-  // Opens direct_fd_ on the data file, or leaves it -1. REQUIRES: mu_ or not yet shared.
+  // Opens direct_fd_ on the data file if not open and the object is large enough for direct
+  // reads; leaves it -1 where the filesystem refuses. REQUIRES: mu_ or not yet shared.
   void OpenDirect();
   void CloseData();
 

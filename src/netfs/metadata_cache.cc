@@ -131,13 +131,13 @@ MetadataCachingOrigin::MetadataCachingOrigin(origin::Origin* inner, std::string 
     : inner_(inner), volume_key_(std::move(volume_key)), volume_(std::move(volume)),
       options_(options) {
   if (options_.listing_readahead > 0 && options_.policy != OriginPolicy::kOffline) {
-    listing_pool_ = std::make_unique<util::ThreadPool>("nc-ahead", 8);
+    ahead_pool_ = std::make_unique<util::ThreadPool>("nc-ahead", 8);
   }
 }
 
 MetadataCachingOrigin::~MetadataCachingOrigin() {
   closing_.store(true, std::memory_order_relaxed);
-  listing_pool_.reset();  // Runs what is queued (each returns at once), joins.
+  ahead_pool_.reset();  // Runs what is queued (each returns at once), joins.
 }
 
 template <typename T, typename Fetch, typename Encode, typename Decode>
@@ -287,7 +287,7 @@ util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& pa
 // long round trip that turns one round trip per file into a fraction of one.
 void MetadataCachingOrigin::OpenAhead(const std::string& path) {
   // Opening ahead hides round trips; where the origin answers at once it only costs CPU.
-  if (!listing_pool_ || open_latency_ns_.load(std::memory_order_relaxed) < kOpenAheadLatencyNs) return;
+  if (!ahead_pool_ || open_latency_ns_.load(std::memory_order_relaxed) < kOpenAheadLatencyNs) return;
   auto [dir, name] = origin::SplitPath(path);
   std::vector<std::string> ahead;
   {
@@ -311,7 +311,7 @@ void MetadataCachingOrigin::OpenAhead(const std::string& path) {
     order.opened_ahead_to = std::max(order.opened_ahead_to, end);
   }
   for (std::string& next : ahead) {
-    listing_pool_->Submit([this, next = std::move(next)] {
+    ahead_pool_->Submit([this, next = std::move(next)] {
       if (closing_.load(std::memory_order_relaxed)) return;
       if (OpenAttr(next, /*measure=*/false).ok()) {
         stats_.opened_ahead.fetch_add(1, std::memory_order_relaxed);
@@ -370,7 +370,7 @@ util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ListDir(const
         return entries;
       },
       EncodeListing, DecodeListing);
-  if (listing.ok() && !fetched && listing_pool_) {
+  if (listing.ok() && !fetched && ahead_pool_) {
     bool known;
     {
       std::lock_guard lock(mu_);
@@ -383,7 +383,7 @@ util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ListDir(const
 
 void MetadataCachingOrigin::RememberOrder(const std::string& dir,
                                           const std::vector<origin::DirEntry>& entries) {
-  if (!listing_pool_) return;
+  if (!ahead_pool_) return;
   DirFiles files;
   for (const origin::DirEntry& entry : entries) {
     if (entry.type != origin::FileType::kRegular) continue;
@@ -402,7 +402,7 @@ void MetadataCachingOrigin::RememberOrder(const std::string& dir,
 // never crawls a whole tree.
 void MetadataCachingOrigin::ReadAheadListings(const std::string& dir,
                                               const std::vector<origin::DirEntry>& entries) {
-  if (!listing_pool_) return;
+  if (!ahead_pool_) return;
   int queued = 0;
   for (const origin::DirEntry& entry : entries) {
     if (queued >= options_.listing_readahead) break;
@@ -413,7 +413,7 @@ void MetadataCachingOrigin::ReadAheadListings(const std::string& dir,
       if (RecentLocked("dir:" + child) != nullptr || !reading_ahead_.insert(child).second) continue;
     }
     ++queued;
-    listing_pool_->Submit([this, child] {
+    ahead_pool_->Submit([this, child] {
       if (!closing_.load(std::memory_order_relaxed) && ListDir(child, /*read_ahead=*/false).ok()) {
         stats_.listings_read_ahead.fetch_add(1, std::memory_order_relaxed);
       }

@@ -119,7 +119,8 @@ class MetadataCachingOrigin final : public origin::Origin {
   };
   std::map<std::string, DirFiles> dir_files_;
   std::atomic<bool> closing_{false};      // Queued readahead is dropped, not run.
-  std::unique_ptr<util::ThreadPool> listing_pool_;  // Null without listing readahead.
+  // Lists directories and opens files ahead of readers; null without listing readahead.
+  std::unique_ptr<util::ThreadPool> ahead_pool_;
 };
 
 // Serialisation of attributes and listings for the persistent records (exposed for tests).
