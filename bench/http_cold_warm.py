@@ -8,7 +8,7 @@ Starts a private nginx on 127.0.0.1 serving a generated file (1 GiB by default),
   warm      dd through a new mount over the same cache (kernel page cache dropped)
   disk      dd of the cache's own data file (page cache dropped): the physical limit for warm
 and prints a markdown table and JSON with throughputs, ratios, daemon CPU seconds and peak RSS.
-Usage: bench/http_cold_warm.py [--size-mib N] [--latency-ms RTT[@MIBS]] [--no-prime] [--json FILE]
+Usage: [NETCACHE=build] bench/http_cold_warm.py [--size-mib N] [--latency-ms RTT[@MIBS]] [--no-prime] [--json FILE]
 (as root; build/netcache must exist). --latency-ms puts bench/latency_proxy.py between netcache
 (and curl) and nginx: RTT ms added, over a link of MIBS MiB/s when given.
 """
@@ -29,7 +29,8 @@ sys.path.insert(0, HERE)
 from benchutil import drop_caches, prime_memory, proc_usage  # noqa: E402
 from latency_proxy import LatencyProxy  # noqa: E402
 
-NETCACHE = os.path.join(HERE, "..", "build", "netcache")
+# NETCACHE=path picks another build (A/B runs).
+NETCACHE = os.environ.get("NETCACHE", os.path.join(HERE, "..", "build", "netcache"))
 
 
 def timed_read(path):
@@ -73,7 +74,7 @@ def main():
         subprocess.run(["curl", "-s", "-o", "/dev/null", url + "big"], check=True)
         results["curl"] = {"seconds": time.monotonic() - start}
 
-        def read_through_mount(counter):
+        def read_through_mount(*counters):
             """Mounts, reads the file once, unmounts; the timing and the daemon's usage."""
             netcache("mount", url, mnt, "--cache-dir", cache)
             pid = json.loads(netcache("stat", mnt, "--json"))["pid"]
@@ -82,9 +83,11 @@ def main():
             cpu, rss = proc_usage(pid)
             stats = json.loads(netcache("stat", mnt, "--json"))
             netcache("umount", mnt)
-            return {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss, counter: stats[counter]}
+            return {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss,
+                    **{c: stats.get(c) for c in counters}}
 
-        results["cold"] = read_through_mount("bytes_from_origin")
+        results["cold"] = read_through_mount("bytes_from_origin", "cache_write_bytes",
+                                             "cache_backlog_waits", "cache_write_skipped_bytes")
         drop_caches()
         results["warm"] = read_through_mount("bytes_from_cache")
 

@@ -301,6 +301,39 @@ TEST_F(CachefilesTest, StreamingHitsBypassThePageCacheAndStillCatchCorruption) {
   ::operator delete(raw, std::align_val_t(4096));
 }
 
+TEST_F(CachefilesTest, LargeObjectsAreWrittenAroundThePageCache) {
+  const uint64_t size = 2 * 1024 * 1024 + 1000;  // Ends in a short granule.
+  std::string content = Pattern(size, 22);
+  auto volume = Volume();
+  auto object = std::move(*volume->OpenObject("f", "v1", size));
+  const uint64_t padded = (size + 4095) / 4096 * 4096;
+  auto* raw = static_cast<std::byte*>(::operator new(padded, std::align_val_t(4096)));
+  std::memcpy(raw, content.data(), size);
+  std::vector<std::span<const std::byte>> pieces;  // As the folios of a download hand them over.
+  for (uint64_t at = 0; at < size; at += kGranule) {
+    pieces.emplace_back(raw + at, std::min<uint64_t>(kGranule, size - at));
+  }
+  ASSERT_TRUE(object->WriteV(0, pieces).ok());
+  fs::path data = Find(".data");
+  // The aligned granules went straight to the disk; only the short last one went buffered.
+  EXPECT_LE(ResidentPages(data), 1u);
+  EXPECT_EQ(fs::file_size(data), size);
+  EXPECT_EQ(object->Usage().bytes_present, size);
+  std::string back(size, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content);
+  object.reset();
+  volume.reset();
+
+  DropPages(data);  // From the disk, after a reopen.
+  auto reopened = std::move(*Volume()->OpenObject("f", "v1", size));
+  EXPECT_EQ(reopened->Usage().bytes_present, size);
+  std::fill(back.begin(), back.end(), '\0');
+  ASSERT_TRUE(reopened->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content);
+  ::operator delete(raw, std::align_val_t(4096));
+}
+
 TEST_F(CachefilesTest, TruncatedDataFileIsDetected) {
   std::string content = Pattern(2 * kGranule, 5);
   {

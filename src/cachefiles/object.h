@@ -67,6 +67,10 @@ class Object final : public fscache::BackendObject {
   // Opens direct_fd_ on the data file if not open and the object is large enough for direct
   // reads; leaves it -1 where the filesystem refuses. REQUIRES: mu_ or not yet shared.
   void OpenDirect();
+  // Writes the leading aligned `pieces` at `pos` through direct_fd_, advancing *at; *next is
+  // the first piece left for a buffered write. REQUIRES: mu_ held, direct_fd_ open.
+  util::Status WriteDirect(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces,
+                           size_t* next, uint64_t* at);
   void CloseData();
 
   const std::string base_path_;
@@ -82,9 +86,11 @@ class Object final : public fscache::BackendObject {
   // Reads of at least this much (a stream's readahead) go O_DIRECT; smaller ones (random
   // access) stay buffered, so the kernel's readahead and page cache serve their neighbours.
   static constexpr uint64_t kDirectMin = 1024 * 1024;
-  // The data file again, O_DIRECT, for aligned reads; -1 where the filesystem refuses it.
+  static constexpr uint64_t kDirectAlign = 4096;  // Any device's logical block size divides it.
+  // The data file again, O_DIRECT, for aligned reads and writes; -1 where the filesystem
+  // refuses it.
   int direct_fd_ = -1;
-  std::atomic<bool> direct_refused_{false};  // A direct read failed with EINVAL: stop trying.
+  std::atomic<bool> direct_refused_{false};  // Direct I/O failed with EINVAL: stop trying.
   int meta_fd_ = -1;  // O_APPEND; replaced by RewriteMetadata(). Protected by mu_.
   bool reused_ = false;
   bool retired_ = false;  // Protected by mu_. Files removed by the culler; fds closed.

@@ -237,6 +237,8 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   netfs::Options netfs_options;
   netfs_options.retries = args.retries;
   netfs_options.max_readahead = *ParseSize(args.readahead);
+  // Readahead takes up to a quarter of the memory too; the rest is what readers keep.
+  netfs_options.max_cache_backlog = memory_limit / 4;
   if (!args.cache_min_size.empty()) netfs_options.admission.min_size = *ParseSize(args.cache_min_size);
   if (!args.cache_max_size.empty()) netfs_options.admission.max_size = *ParseSize(args.cache_max_size);
   netfs_options.admission.include = args.cache_include;

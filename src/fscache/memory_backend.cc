@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "fscache/memory_backend.h"
 
+#include <chrono>
+#include <thread>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -61,6 +64,7 @@ class MemoryObject final : public BackendObject {
   }
 
   Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) override {
+    if (faults_) faults_->WaitWhileStalled();
     for (std::span<const std::byte> piece : pieces) {
       Status status = WriteOne(pos, piece);
       if (!status.ok()) return status;
@@ -74,6 +78,7 @@ class MemoryObject final : public BackendObject {
       return Status::Error(Code::kNoSpace, "injected write failure");
     }
     if (pos % granule_ != 0) return Status::Error(Code::kInvalidArgument, "unaligned write");
+    if (faults_) std::this_thread::sleep_for(std::chrono::microseconds(faults_->write_delay_us.load()));
     std::lock_guard lock(*mu_);
     for (uint64_t done = 0; done < data.size(); done += granule_) {
       uint64_t n = std::min<uint64_t>(granule_, data.size() - done);

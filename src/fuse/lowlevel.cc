@@ -134,6 +134,9 @@ std::string FormatStatsJson(Session::Impl* impl) {
   add("cache_writes", n.cache_writes.load());
   add("cache_write_bytes", n.cache_write_bytes.load());
   add("cache_write_errors", n.cache_write_errors.load());
+  add("cache_backlog_waits", n.cache_backlog_waits.load());
+  add("cache_writes_skipped", n.cache_writes_skipped.load());
+  add("cache_write_skipped_bytes", n.cache_write_skipped_bytes.load());
   add("invalidations", n.invalidations.load());
   add("read_restarts", n.read_restarts.load());
   add("background_fetches", n.background_fetches.load());
@@ -506,6 +509,12 @@ std::string FormatPrometheus(Session::Impl* impl) {
   }
   family("netcache_cache_write_errors_total", "counter", "Failed copies into the cache.");
   sample("netcache_cache_write_errors_total", "", n.cache_write_errors.load());
+  family("netcache_cache_backlog_waits_total", "counter",
+         "Downloads that waited for the cache disk to catch up.");
+  sample("netcache_cache_backlog_waits_total", "", n.cache_backlog_waits.load());
+  family("netcache_cache_write_skipped_bytes_total", "counter",
+         "Downloaded bytes not cached because the cache disk was behind.");
+  sample("netcache_cache_write_skipped_bytes_total", "", n.cache_write_skipped_bytes.load());
   family("netcache_origin_errors_total", "counter", "Failed origin requests (before retries).");
   sample("netcache_origin_errors_total", "", n.origin_errors.load());
   family("netcache_folios_resident", "gauge", "Folios in the in-memory page cache.");

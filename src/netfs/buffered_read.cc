@@ -239,6 +239,7 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
     tail->len = (plan.source == Source::kFillWithZeroes ? sub_end : std::min(sub_end, i_size)) -
                 tail->start;
   }
+  Io::ThrottleDownloads(netfs_, subs);
   for (auto& sub : subs) Io::IssueSubrequest(std::move(sub));
 
   // Wait for the folios we return; anyone's request may be filling them.

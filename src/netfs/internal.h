@@ -58,6 +58,9 @@ struct Io {
   static void IssueSubrequest(std::shared_ptr<Subrequest> sub);                   // buffered_read.cc
   static void Collect(std::shared_ptr<Subrequest> sub, util::Status status, size_t n);  // read_collect.cc
   static bool MaybeRetry(const std::shared_ptr<Subrequest>& sub, const util::Status& status);  // read_retry.cc
+  // Waits while the cache backlog is full; when it stays full, the downloads of `subs` are
+  // not copied to the cache (counted and logged). Before they are issued.
+  static void ThrottleDownloads(Netfs* netfs, std::vector<std::shared_ptr<Subrequest>>& subs);  // copy_to_cache.cc
   static void CopyToCache(const std::shared_ptr<Subrequest>& sub);               // copy_to_cache.cc
   static Netfs* NetfsOf(const Inode& inode) { return inode.netfs_; }
   static Netfs* NetfsOf(const Subrequest& sub) { return sub.rreq->inode->netfs_; }

@@ -55,6 +55,13 @@ struct Options {
   // A file up to this size that is read at random is fetched whole in the background, so the
   // random reads soon hit memory or the cache instead of paying a round trip each. 0: never.
   uint64_t random_prefetch_max = 128 * 1024 * 1024;
+  // Bytes of downloaded folios waiting for (or in) their copy to the cache. Past it, new
+  // downloads wait for the cache disk: one slower than the origin would otherwise hold every
+  // folio of a stream until it took them, past the memory limit. 0: no bound.
+  uint64_t max_cache_backlog = 64 * 1024 * 1024;
+  // How long a download waits for the backlog to drain before it goes uncached instead (a
+  // cache disk that stopped answering must not stop reads).
+  int cache_backlog_wait_ms = 5000;
   int retries = 3;           // Further attempts after a retryable origin error.
   int retry_backoff_ms = 50;  // Doubles on each attempt.
 };
@@ -71,6 +78,9 @@ struct Stats {
   std::atomic<uint64_t> cache_writes{0};
   std::atomic<uint64_t> cache_write_bytes{0};
   std::atomic<uint64_t> cache_write_errors{0};
+  std::atomic<uint64_t> cache_backlog_waits{0};    // Downloads that waited for the cache disk.
+  std::atomic<uint64_t> cache_writes_skipped{0};   // Not cached: the cache disk stayed behind.
+  std::atomic<uint64_t> cache_write_skipped_bytes{0};
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> read_restarts{0};  // Reads redone because the version changed.
   std::atomic<uint64_t> background_fetches{0};  // Files fetched whole after random reads.
@@ -148,6 +158,13 @@ class Netfs {
   std::condition_variable idle_cv_;
   int64_t in_flight_ = 0;  // Protected by idle_mu_. Live ReadRequests (see IoToken).
   std::atomic<bool> stopping_{false};
+  std::mutex backlog_mu_;
+  std::condition_variable backlog_cv_;
+  uint64_t cache_backlog_ = 0;  // Protected by backlog_mu_. See Options::max_cache_backlog.
+  // Protected by backlog_mu_. A wait timed out: skip without waiting until the backlog drains.
+  bool backlog_stuck_ = false;
+  int64_t backlog_logged_ns_ = 0;  // Protected by backlog_mu_.
+  uint64_t backlog_skips_unlogged_ = 0;  // Protected by backlog_mu_.
   // Last member: destroyed (joined) first, while everything its tasks use still exists.
   util::ThreadPool prefetch_pool_{"nc-prefetch", 2};
 };

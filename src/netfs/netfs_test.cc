@@ -281,6 +281,73 @@ TEST_F(NetfsTest, RandomReadsDoNotReadAhead) {
   EXPECT_EQ(netfs_->stats().bytes_from_origin.load(), 2 * kFolioSize);
 }
 
+// The most folios resident at once while `read` runs.
+template <typename Fn>
+uint64_t PeakResident(folio::FolioPool& pool, Fn read) {
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> peak{0};
+  std::thread sampler([&] {
+    while (!done.load()) {
+      peak.store(std::max(peak.load(), pool.Stats().resident));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  read();
+  done = true;
+  sampler.join();
+  return std::max(peak.load(), pool.Stats().resident);
+}
+
+TEST_F(NetfsTest, ASlowCacheDiskSlowsDownloadsInsteadOfFillingMemory) {
+  std::string content = Pattern(16 << 20, 23);
+  origin_.PutFile("f", content);
+  options_.max_cache_backlog = 1 << 20;
+  options_.cache_backlog_wait_ms = 60'000;  // Longer than this test: the disk is only slow.
+  Mount(2 << 20);  // 16 folios; the stream's own window is a quarter of it.
+  faults_.StallWrites(true);
+  // The disk catches up only once the reader has had to wait for it.
+  std::thread disk([&] {
+    for (int i = 0; i < 10'000 && netfs_->stats().cache_backlog_waits.load() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    faults_.StallWrites(false);
+  });
+  faults_.write_delay_us = 1000;
+  uint64_t peak = PeakResident(*pool_, [&] { EXPECT_EQ(ReadAll(*Open("f")), content); });
+  disk.join();
+  // Without the bound every downloaded folio would be held until its write: all 128 of them.
+  EXPECT_LE(peak, pool_->Stats().limit + 16);
+  EXPECT_GT(netfs_->stats().cache_backlog_waits.load(), 0u);
+  Settle();
+  EXPECT_EQ(netfs_->stats().cache_write_bytes.load(), content.size()) << "all of it was cached";
+  EXPECT_EQ(netfs_->stats().cache_writes_skipped.load(), 0u);
+}
+
+TEST_F(NetfsTest, ACacheDiskThatStopsAnsweringCostsCachingNotMemoryOrReads) {
+  std::string content = Pattern(16 << 20, 24);
+  origin_.PutFile("f", content);
+  options_.max_cache_backlog = 1 << 20;
+  options_.cache_backlog_wait_ms = 100;
+  Mount(2 << 20);
+  faults_.StallWrites(true);
+  uint64_t peak = PeakResident(*pool_, [&] { EXPECT_EQ(ReadAll(*Open("f")), content); });
+  EXPECT_LE(peak, pool_->Stats().limit + 16);
+  EXPECT_GT(netfs_->stats().cache_writes_skipped.load(), 0u);
+  EXPECT_EQ(netfs_->stats().cache_backlog_waits.load(), 1u) << "only the first download waited";
+  faults_.StallWrites(false);
+  Settle();
+  const Stats& first = netfs_->stats();
+  EXPECT_EQ(first.cache_write_bytes.load() + first.cache_write_skipped_bytes.load(), content.size());
+  EXPECT_GT(first.cache_write_bytes.load(), 0u);
+
+  // What was skipped comes from the origin again, what was written from the cache.
+  Mount(64 << 20);
+  EXPECT_EQ(ReadAll(*Open("f")), content);
+  Settle();
+  EXPECT_GT(netfs_->stats().bytes_from_cache.load(), 0u);
+  EXPECT_GT(netfs_->stats().bytes_from_origin.load(), 0u);
+}
+
 TEST_F(NetfsTest, MemoryLimitIsKept) {
   std::string content = Pattern(16 << 20, 22);
   origin_.PutFile("f", content);
