@@ -184,7 +184,7 @@ void Object::SetPinned(bool pinned) {
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> Object::CachedRanges() {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (auto& [index, record] : granules_) {
     uint64_t start = index * header_.granule_size;
@@ -238,11 +238,13 @@ uint64_t Object::GranuleLen(uint64_t index) const {
 
 Status Object::Reset() {
   ++resets_;
+  ++changes_;
   granules_.clear();
   bytes_present_ = 0;
   if (::ftruncate(data_fd_, 0) != 0) return Status::FromErrno(errno, "truncate " + base_path_);
   return RewriteMetadata();
 }
+
 
 // In place, not through a renamed temporary: the header and every record carry a checksum, so
 // a crash mid-rewrite leaves a file that fails them (the object is reset, or its journal cut)
@@ -263,7 +265,7 @@ Status Object::RewriteMetadata() {
 }
 
 fscache::Occupancy Object::Query(uint64_t pos, uint64_t max_len) {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   const uint64_t g = header_.granule_size;
   uint64_t index = pos / g;
   bool present = granules_.count(index) != 0;
@@ -355,7 +357,8 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
     if (err == 0) return Status::Ok();
   }
   std::unique_lock lock(mu_);
-  if (resets_ == resets_seen) {  // Not already discarded (and maybe refilled) by another reader.
+  // Not already discarded (and maybe refilled) by another reader, nor culled meanwhile.
+  if (resets_ == resets_seen && !retired_) {
     NC_LOG_WARN("cache object %s: granule %llu failed verification%s%s; discarding it",
                 base_path_.c_str(), static_cast<unsigned long long>(bad_index),
                 err > 0 ? ": " : "", err > 0 ? std::strerror(err) : "");
@@ -366,8 +369,23 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
   return Status::Error(Code::kCorruption, "cached data failed verification");
 }
 
+// The data goes to disk under the shared lock and only the records under the exclusive one: a
+// direct write of a 4 MiB subrequest takes milliseconds, and the next readahead of the same
+// file asks Query() first. Held exclusive across the write, it was the reader's wait: half the
+// wall time of a cold 1 GiB read at 0 ms went to planning the next subrequests.
 Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) {
-  std::lock_guard lock(mu_);
+  std::shared_lock shared(mu_);
+  while (retired_) {
+    shared.unlock();
+    {
+      std::lock_guard lock(mu_);
+      if (retired_) {
+        Status revived = Revive();
+        if (!revived.ok()) return revived;
+      }
+    }
+    shared.lock();
+  }
   const uint64_t g = header_.granule_size;
   if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache write");
   // Whole granules only: a partial one would be recorded as present but never be whole. A
@@ -395,11 +413,8 @@ Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>
     Status admitted = space_->Admit(done + records.size());
     if (!admitted.ok()) return admitted;
   }
-  if (retired_) {
-    Status revived = Revive();
-    if (!revived.ok()) return revived;
-  }
   // Data first, then the records that vouch for it: see the top of this file.
+  const uint64_t changes_seen = changes_;
   Status status;
   uint64_t at = pos;
   size_t next = 0;
@@ -410,6 +425,16 @@ Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>
     status = WriteAll(data_fd_, whole[next].data(), whole[next].size(), static_cast<off_t>(at),
                       "write " + base_path_ + ".data");
     at += whole[next].size();
+  }
+  shared.unlock();
+
+  std::lock_guard lock(mu_);
+  if (retired_) return Status::Error(Code::kStale, "cache object culled during a write");
+  if (changes_ != changes_seen) {
+    // Reset or resized meanwhile: the bytes may belong to an older version or lie past the
+    // new end. Unrecorded, they are never served.
+    Recharge();
+    return Status::Error(Code::kStale, "cache object changed during a write");
   }
   if (status.ok()) {
     status = WriteAll(meta_fd_, records.data(), records.size(), -1, "write " + base_path_ + ".meta");
@@ -485,6 +510,7 @@ Status Object::Resize(uint64_t object_size) {
     it = granules_.erase(it);
   }
   header_.object_size = object_size;
+  ++changes_;
   OpenDirect();
   // Metadata first: if we die before the data truncate, the dropped granules are simply absent.
   Status status = RewriteMetadata();

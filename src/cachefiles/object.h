@@ -68,15 +68,16 @@ class Object final : public fscache::BackendObject {
   // reads; leaves it -1 where the filesystem refuses. REQUIRES: mu_ or not yet shared.
   void OpenDirect();
   // Writes the leading aligned `pieces` at `pos` through direct_fd_, advancing *at; *next is
-  // the first piece left for a buffered write. REQUIRES: mu_ held, direct_fd_ open.
+  // the first piece left for a buffered write. REQUIRES: mu_ held (shared), direct_fd_ open.
   util::Status WriteDirect(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces,
                            size_t* next, uint64_t* at);
   void CloseData();
 
   const std::string base_path_;
   Space* const space_;
-  // Shared by reads (any number at once, each a preadv with no state change), exclusive for
-  // everything else; held across the I/O so the culler cannot close the files under a read.
+  // Shared by reads, lookups and the data part of writes (any number at once, each I/O a
+  // preadv/pwritev with no state change), exclusive for everything else; held across the I/O
+  // so the culler cannot close the files under it.
   mutable std::shared_mutex mu_;
   MetadataHeader header_;                          // Protected by mu_.
   std::map<uint64_t, GranuleRecord> granules_;     // Protected by mu_.
@@ -95,6 +96,9 @@ class Object final : public fscache::BackendObject {
   bool reused_ = false;
   bool retired_ = false;  // Protected by mu_. Files removed by the culler; fds closed.
   uint64_t resets_ = 0;   // Protected by mu_. Counts Reset(), so a late verdict hits no newer data.
+  // Protected by mu_. Counts Reset() and Resize(), so a write that ran under the shared lock
+  // records nothing when the object changed under it.
+  uint64_t changes_ = 0;
   std::atomic<int> uses_{0};
   std::atomic<uint64_t> opens_{0};
   std::atomic<int64_t> last_access_ns_{0};
