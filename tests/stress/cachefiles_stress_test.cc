@@ -35,6 +35,16 @@ std::byte ByteOf(uint64_t version, uint64_t pos) {
   return static_cast<std::byte>((version * 131 + pos / 5 + pos % 3) & 0xff);
 }
 
+// A run of whole granules within `size`: sometimes a few (random access), sometimes many (a
+// stream's subrequest, which goes direct).
+std::pair<uint64_t, uint64_t> RandomRange(std::mt19937_64& rng, uint64_t size) {
+  uint64_t granules = (size + kGranule - 1) / kGranule;
+  uint64_t first = rng() % granules;
+  uint64_t count = 1 + rng() % std::min<uint64_t>(granules - first, rng() % 2 ? 400 : 4);
+  uint64_t pos = first * kGranule;
+  return {pos, std::min(count * kGranule, size - pos)};
+}
+
 struct AlignedBuffer {
   explicit AlignedBuffer(size_t size)
       : data(static_cast<std::byte*>(::operator new(size, std::align_val_t(4096)))), size(size) {}
@@ -66,11 +76,7 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
     AlignedBuffer buf(kLargeSize + kGranule);
     for (int i = 0; i < 20000 && running(); ++i) {
       std::shared_lock lock(cookie);
-      uint64_t granules = (size + kGranule - 1) / kGranule;
-      uint64_t first = rng() % granules;
-      uint64_t count = 1 + rng() % std::min<uint64_t>(granules - first, rng() % 2 ? 300 : 4);
-      uint64_t pos = first * kGranule;
-      uint64_t len = std::min(count * kGranule, size - pos);
+      auto [pos, len] = RandomRange(rng, size);
       for (uint64_t k = 0; k < len; ++k) buf.data[k] = ByteOf(version, pos + k);
       std::vector<std::span<const std::byte>> pieces;
       for (uint64_t at = 0; at < len; at += 32 * kGranule) {
@@ -86,11 +92,7 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
     AlignedBuffer buf(kLargeSize + kGranule);
     for (int i = 0; i < 20000 && running(); ++i) {
       std::shared_lock lock(cookie);
-      uint64_t granules = (size + kGranule - 1) / kGranule;
-      uint64_t first = rng() % granules;
-      uint64_t count = 1 + rng() % std::min<uint64_t>(granules - first, rng() % 2 ? 400 : 4);
-      uint64_t pos = first * kGranule;
-      uint64_t len = std::min(count * kGranule, size - pos);
+      auto [pos, len] = RandomRange(rng, size);
       if (!object->Query(pos, len).present) continue;
       util::Status status = object->ReadV(pos, {std::span<std::byte>(buf.data, len)});
       if (!status.ok()) continue;  // Not all present, or caught corruption: both fine.
