@@ -334,6 +334,24 @@ TEST_F(CachefilesTest, LargeObjectsAreWrittenAroundThePageCache) {
   ::operator delete(raw, std::align_val_t(4096));
 }
 
+TEST_F(CachefilesTest, LargeObjectsDataFilesHaveTheirSizeFromTheStart) {
+  // So that cache writes never move the end of the file (ext4 serializes those).
+  const uint64_t size = 3 * 1024 * 1024 + 7;
+  auto volume = Volume();
+  auto object = std::move(*volume->OpenObject("f", "v1", size));
+  fs::path data = Find(".data");
+  EXPECT_EQ(fs::file_size(data), size);
+  struct stat st;
+  ASSERT_EQ(::stat(data.c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 64 * 1024) << "a hole, not allocated space";
+  ASSERT_TRUE(object->Resize(2 * 1024 * 1024).ok());
+  EXPECT_EQ(fs::file_size(data), 2u * 1024 * 1024);
+  ASSERT_TRUE(object->Invalidate("v2", size + 4096).ok());
+  EXPECT_EQ(fs::file_size(data), size + 4096);
+  ASSERT_TRUE(object->Invalidate("v3", 5000).ok());  // Small: grows with its writes.
+  EXPECT_EQ(fs::file_size(data), 0u);
+}
+
 TEST_F(CachefilesTest, TruncatedDataFileIsDetected) {
   std::string content = Pattern(2 * kGranule, 5);
   {

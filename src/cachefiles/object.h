@@ -59,7 +59,8 @@ class Object final : public fscache::BackendObject {
   // (atomically, by rename).
   util::Status RewriteMetadata();
   uint64_t GranuleLen(uint64_t index) const;
-  // Re-measures the files' allocated bytes and charges the change to space_. REQUIRES: mu_.
+  // Re-measures the files' allocated bytes and charges the change to space_. REQUIRES: mu_
+  // exclusive, or shared with records_mu_.
   void Recharge();
   void AppendAccessRecord();
   // Recreates the files of a retired object. REQUIRES: mu_.
@@ -72,17 +73,22 @@ class Object final : public fscache::BackendObject {
   util::Status WriteDirect(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces,
                            size_t* next, uint64_t* at);
   void CloseData();
+  // Extends a large object's data file to the object's size (sparse). REQUIRES: mu_ exclusive.
+  util::Status SizeDataFile();
 
   const std::string base_path_;
   Space* const space_;
-  // Shared by reads, lookups and the data part of writes (any number at once, each I/O a
-  // preadv/pwritev with no state change), exclusive for everything else; held across the I/O
-  // so the culler cannot close the files under it.
+  // Shared by reads, lookups and writes (any number at once), exclusive for what changes the
+  // files or the object's size and version; held across the I/O so the culler cannot close the
+  // files under it.
   mutable std::shared_mutex mu_;
+  // Under mu_ shared: the granule records, their journal appends and the space charged (a
+  // holder of mu_ exclusive needs no more). Never held across data I/O.
+  std::mutex records_mu_;
   MetadataHeader header_;                          // Protected by mu_.
-  std::map<uint64_t, GranuleRecord> granules_;     // Protected by mu_.
-  uint64_t bytes_present_ = 0;                     // Protected by mu_.
-  uint64_t allocated_ = 0;                         // Protected by mu_. Charged to space_.
+  std::map<uint64_t, GranuleRecord> granules_;     // Protected by mu_ and records_mu_.
+  uint64_t bytes_present_ = 0;                     // Protected by mu_ and records_mu_.
+  uint64_t allocated_ = 0;  // Protected by mu_ and records_mu_. Charged to space_.
   int data_fd_ = -1;
   // Reads of at least this much (a stream's readahead) go O_DIRECT; smaller ones (random
   // access) stay buffered, so the kernel's readahead and page cache serve their neighbours.
@@ -96,9 +102,6 @@ class Object final : public fscache::BackendObject {
   bool reused_ = false;
   bool retired_ = false;  // Protected by mu_. Files removed by the culler; fds closed.
   uint64_t resets_ = 0;   // Protected by mu_. Counts Reset(), so a late verdict hits no newer data.
-  // Protected by mu_. Counts Reset() and Resize(), so a write that ran under the shared lock
-  // records nothing when the object changed under it.
-  uint64_t changes_ = 0;
   std::atomic<int> uses_{0};
   std::atomic<uint64_t> opens_{0};
   std::atomic<int64_t> last_access_ns_{0};

@@ -202,7 +202,6 @@ Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<S
   }
   // One backend write for the whole subrequest: one metadata append, not one per folio.
   Status status = object_->WriteV(pos, pieces);
-  if (status.code() == Code::kStale) return status;  // The object changed meanwhile: not a failure.
   if (!status.ok()) {
     cache_->stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
     DisableCaching(status);

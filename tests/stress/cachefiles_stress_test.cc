@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Stress: one cache object written, read, invalidated, resized, culled and corrupted at once.
-// Writes put their data on disk under the object's shared lock and record it under the
-// exclusive one, so a write can straddle any of the others; every read that succeeds must
+// Writes, reads and lookups all run under the object's shared lock (records under a mutex of
+// their own), resets, resizes and culls under the exclusive one; every read that succeeds must
 // return bytes of the version current while it ran. Bounded in time and count; run under TSan
 // and ASan.
 #include <fcntl.h>
