@@ -37,6 +37,18 @@ int64_t RealtimeNs() {
       .count();
 }
 
+// Consumes `n` bytes of a partly done preadv/pwritev from iov[first...]; the new first entry.
+size_t Advance(std::vector<struct iovec>& iov, size_t first, uint64_t n) {
+  while (n > 0 && first < iov.size()) {
+    uint64_t step = std::min<uint64_t>(n, iov[first].iov_len);
+    iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + step;
+    iov[first].iov_len -= step;
+    n -= step;
+    if (iov[first].iov_len == 0) ++first;
+  }
+  return first;
+}
+
 uint64_t AllocatedOf(int fd) {
   struct stat st;
   return ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
@@ -258,7 +270,6 @@ Status Object::SizeDataFile() {
   return Status::Ok();
 }
 
-
 // In place, not through a renamed temporary: the header and every record carry a checksum, so
 // a crash mid-rewrite leaves a file that fails them (the object is reset, or its journal cut)
 // and never vouches for wrong data. A temporary would cost every new object an extra inode
@@ -343,13 +354,7 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
         break;
       }
       got += static_cast<uint64_t>(n);
-      for (uint64_t advance = static_cast<uint64_t>(n); advance > 0 && first < iov.size();) {
-        uint64_t step = std::min<uint64_t>(advance, iov[first].iov_len);
-        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + step;
-        iov[first].iov_len -= step;
-        advance -= step;
-        if (iov[first].iov_len == 0) ++first;
-      }
+      first = Advance(iov, first, static_cast<uint64_t>(n));
     }
     // Each granule's hash, streamed across the pieces it spans.
     size_t piece = 0;
@@ -481,13 +486,7 @@ Status Object::WriteDirect(uint64_t pos, const std::vector<std::span<const std::
     }
     if (n <= 0) return Status::FromErrno(n < 0 ? errno : EIO, "write " + base_path_ + ".data");
     *at += static_cast<uint64_t>(n);
-    for (uint64_t advance = static_cast<uint64_t>(n); advance > 0;) {
-      uint64_t step = std::min<uint64_t>(advance, iov[first].iov_len);
-      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + step;
-      iov[first].iov_len -= step;
-      advance -= step;
-      if (iov[first].iov_len == 0) ++first;
-    }
+    first = Advance(iov, first, static_cast<uint64_t>(n));
   }
   *next = iov.size();
   return Status::Ok();
