@@ -31,15 +31,18 @@ class LatencyProxy:
         queue = asyncio.Queue(maxsize=depth)
 
         async def release():
-            while True:
-                due, data = await queue.get()
-                if data is None:
-                    break
-                wait = due - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                writer.write(data)
-                await writer.drain()
+            try:
+                while True:
+                    due, data = await queue.get()
+                    if data is None:
+                        break
+                    wait = due - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass  # The peer hung up (an aborted request, an unmount).
             writer.close()
 
         sender = asyncio.ensure_future(release())
@@ -83,6 +86,13 @@ class LatencyProxy:
         return self
 
     def stop(self):
-        self.loop.call_soon_threadsafe(self.server.close)
+        async def shutdown():
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
