@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -350,6 +352,29 @@ TEST_F(CachefilesTest, LargeObjectsDataFilesHaveTheirSizeFromTheStart) {
   EXPECT_EQ(fs::file_size(data), size + 4096);
   ASSERT_TRUE(object->Invalidate("v3", 5000).ok());  // Small: grows with its writes.
   EXPECT_EQ(fs::file_size(data), 0u);
+}
+
+TEST_F(CachefilesTest, SizingIsOnlyASpeedUp) {
+  // A filesystem that refuses a file that large (FAT's 4 GiB, here a file size limit): the
+  // object still opens, and what fits is cached.
+  auto volume = Volume();
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 2 * 1024 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const uint64_t size = 3 * 1024 * 1024;
+  auto opened = volume->OpenObject("f", "v1", size);
+  std::string content = Pattern(1024 * 1024, 23);
+  util::Status written = opened.ok() ? (*opened)->Write(0, Bytes(content)) : opened.status();
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::signal(SIGXFSZ, old_handler);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  std::string back(content.size(), '\0');
+  ASSERT_TRUE((*opened)->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content);
 }
 
 TEST_F(CachefilesTest, TruncatedDataFileIsDetected) {

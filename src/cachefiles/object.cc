@@ -234,7 +234,7 @@ uint64_t Object::CullIfIdle() {
 Status Object::Revive() {
   data_fd_ = ::open((base_path_ + ".data").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (data_fd_ < 0) return Status::FromErrno(errno, "open " + base_path_ + ".data");
-  if (Status sized = SizeDataFile(); !sized.ok()) return sized;
+  SizeDataFile();
   OpenDirect();
   Status status = RewriteMetadata();  // Opens meta_fd_.
   if (!status.ok()) return status;
@@ -255,19 +255,20 @@ Status Object::Reset() {
   granules_.clear();
   bytes_present_ = 0;
   if (::ftruncate(data_fd_, 0) != 0) return Status::FromErrno(errno, "truncate " + base_path_);
-  if (Status sized = SizeDataFile(); !sized.ok()) return sized;
+  SizeDataFile();
   return RewriteMetadata();
 }
 
 // A large object's data file is given its full size up front (a hole; no blocks yet). ext4
 // runs a direct write that moves the end of the file alone and waits for it, so the cache
-// writes of a stream, each just past the previous one, went to the disk one at a time.
-Status Object::SizeDataFile() {
-  if (header_.object_size < kDirectMin) return Status::Ok();
+// writes of a stream, each just past the previous one, went to the disk one at a time. Only a
+// speed-up: where the filesystem refuses the size (EFBIG on FAT, say), writes extend the file.
+void Object::SizeDataFile() {
+  if (header_.object_size < kDirectMin) return;
   if (::ftruncate(data_fd_, static_cast<off_t>(header_.object_size)) != 0) {
-    return Status::FromErrno(errno, "size " + base_path_ + ".data");
+    NC_LOG_DEBUG("cannot size %s.data to %llu: %s", base_path_.c_str(),
+                 static_cast<unsigned long long>(header_.object_size), std::strerror(errno));
   }
-  return Status::Ok();
 }
 
 // In place, not through a renamed temporary: the header and every record carry a checksum, so
@@ -524,7 +525,7 @@ Status Object::Resize(uint64_t object_size) {
   if (::ftruncate(data_fd_, static_cast<off_t>(keep * header_.granule_size)) != 0) {
     return Status::FromErrno(errno, "truncate " + base_path_ + ".data");
   }
-  if (Status sized = SizeDataFile(); !sized.ok()) return sized;
+  SizeDataFile();
   Recharge();
   return Status::Ok();
 }

@@ -74,7 +74,7 @@ class Object final : public fscache::BackendObject {
                            size_t* next, uint64_t* at);
   void CloseData();
   // Extends a large object's data file to the object's size (sparse). REQUIRES: mu_ exclusive.
-  util::Status SizeDataFile();
+  void SizeDataFile();
 
   const std::string base_path_;
   Space* const space_;
