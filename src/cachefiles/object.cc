@@ -179,7 +179,10 @@ void Object::Unuse() {
 }
 
 void Object::AppendAccessRecord() {
-  std::lock_guard lock(mu_);
+  // Shared, like a write's records: a file closed while its cache writes still run would wait
+  // for a moment with none of them in flight.
+  std::shared_lock lock(mu_);
+  std::lock_guard records(records_mu_);
   if (retired_) return;
   std::string record = EncodeAccess(Access());
   Status status = WriteAll(meta_fd_, record.data(), record.size(), -1, "write " + base_path_ + ".meta");

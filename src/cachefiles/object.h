@@ -82,8 +82,9 @@ class Object final : public fscache::BackendObject {
   // files or the object's size and version; held across the I/O so the culler cannot close the
   // files under it.
   mutable std::shared_mutex mu_;
-  // Under mu_ shared: the granule records, their journal appends and the space charged (a
-  // holder of mu_ exclusive needs no more). Never held across data I/O.
+  // Under mu_ shared: the granule records, appends to the journal (granule and access
+  // records) and the space charged (a holder of mu_ exclusive needs no more). Never held across
+  // data I/O.
   std::mutex records_mu_;
   MetadataHeader header_;                          // Protected by mu_.
   std::map<uint64_t, GranuleRecord> granules_;     // Protected by mu_ and records_mu_.

@@ -124,6 +124,8 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
     std::mt19937_64 rng(11);
     for (int i = 0; i < 2000 && running(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      object->Use();  // A file opened and closed: its close appends an access record.
+      object->Unuse();
       if (rng() % 2 == 0) {
         culls += object->CullIfIdle() > 0;  // Never in use here: removes its files.
         continue;
