@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "fscache/memory_backend.h"
 
-#include <chrono>
-#include <thread>
-
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace fscache {
