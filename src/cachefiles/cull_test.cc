@@ -135,6 +135,31 @@ TEST_F(CullTest, SizeLimitRefusesWritesAndObjectsInUseAreNeverCulled) {
   pinned->Unuse();
 }
 
+TEST_F(CullTest, ARefusedWriteLeavesACulledObjectCulled) {
+  // Revived and then refused, it would be charged its files again and culled again, over and
+  // over while the cache is full (seen as a cull loop of 4 KiB headers).
+  CullPolicy policy;
+  policy.cache_size = 3 * kObjectSize;
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule, policy));
+  auto volume = std::move(*backend->AcquireVolume("v"));
+  std::string data(kObjectSize, 'w');
+  std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data.data()), data.size());
+  auto culled = std::move(*volume->OpenObject("culled", "v", kObjectSize));
+  ASSERT_TRUE(culled->Write(0, bytes).ok());
+  ASSERT_GT(static_cast<Object*>(culled.get())->CullIfIdle(), 0u);
+  std::vector<std::unique_ptr<fscache::BackendObject>> open;  // In use: never culled.
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::move(*volume->OpenObject("open" + std::to_string(i), "v", kObjectSize)));
+    open.back()->Use();
+    (void)open.back()->Write(0, bytes);  // The third may be refused: the cache is full then.
+  }
+  const uint64_t objects = backend->Stats().objects;
+  EXPECT_FALSE(culled->Write(0, bytes).ok());
+  EXPECT_EQ(backend->Stats().objects, objects) << "the refused write brought the object back";
+  EXPECT_EQ(culled->Usage().bytes_present, 0u);
+  for (auto& object : open) object->Unuse();
+}
+
 TEST_F(CullTest, IdleLiveObjectIsRetiredAndRevivedByTheNextWrite) {
   auto backend = std::move(*OpenCache(dir_.string(), kGranule));
   auto volume = std::move(*backend->AcquireVolume("v"));

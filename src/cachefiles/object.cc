@@ -402,17 +402,6 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
 // I/O: longer than the I/O itself.)
 Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) {
   std::shared_lock shared(mu_);
-  while (retired_) {
-    shared.unlock();
-    {
-      std::lock_guard lock(mu_);
-      if (retired_) {
-        Status revived = Revive();
-        if (!revived.ok()) return revived;
-      }
-    }
-    shared.lock();
-  }
   const uint64_t g = header_.granule_size;
   if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache write");
   // Whole granules only: a partial one would be recorded as present but never be whole. A
@@ -439,6 +428,19 @@ Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>
   if (space_ != nullptr) {
     Status admitted = space_->Admit(done + records.size());
     if (!admitted.ok()) return admitted;
+  }
+  // Only once admitted: a culled object revived for a refused write would be charged its
+  // files again, and culled again, over and over while the cache is full.
+  while (retired_) {
+    shared.unlock();
+    {
+      std::lock_guard lock(mu_);
+      if (retired_) {
+        Status revived = Revive();
+        if (!revived.ok()) return revived;
+      }
+    }
+    shared.lock();
   }
   // Data first, then the records that vouch for it: see the top of this file.
   Status status;
