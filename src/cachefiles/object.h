@@ -53,10 +53,11 @@ class Object final : public fscache::BackendObject {
  private:
   Object(std::string base_path, MetadataHeader header, Space* space)
       : base_path_(std::move(base_path)), space_(space), header_(std::move(header)) {}
-  // Empties the data file and writes a fresh metadata file (atomically, by rename).
+  // Empties the data file (sized again if large) and rewrites the metadata file with no
+  // granules. REQUIRES: mu_ exclusive.
   util::Status Reset();
-  // Writes header_, the records of granules_ and the access record as a new metadata file
-  // (atomically, by rename).
+  // Rewrites the metadata file in place: header_, the records of granules_ and the access
+  // record (a torn rewrite fails its checksums). REQUIRES: mu_ exclusive.
   util::Status RewriteMetadata();
   uint64_t GranuleLen(uint64_t index) const;
   // Re-measures the files' allocated bytes and charges the change to space_. REQUIRES: mu_
