@@ -46,6 +46,8 @@ class FolioPool {
   friend class Folio;
   friend class Mapping;
   void Free(Folio* folio);
+  // A folio not yet handed out: with `recycle_`, the first of a new arena (the rest go to free_).
+  Folio* NewFolio();
   void Register(Mapping* mapping);
   void Unregister(Mapping* mapping);
 
@@ -61,6 +63,7 @@ class FolioPool {
   std::mutex free_mu_;
   std::vector<Folio*> free_;  // Protected by free_mu_.
   size_t allocated_ = 0;      // Protected by free_mu_; folio objects in existence.
+  std::vector<void*> arenas_;  // Protected by free_mu_; where recycled folios' data lives.
 };
 
 }  // namespace folio

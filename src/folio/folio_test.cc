@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
+#include <vector>
 
 #include "folio/folio_pool.h"
 #include "folio/mapping.h"
@@ -281,6 +283,34 @@ TEST(FolioTest, RacingCreatorsGetTheSameFolio) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(created_count, 1);
   for (Folio* f : seen) EXPECT_EQ(f, seen[0]);
+}
+
+// Folios share arenas: each must own exactly its own aligned kFolioSize bytes, across arenas and
+// after being recycled, or a download into one would overwrite its neighbour.
+TEST(FolioPoolTest, FolioDataIsAlignedAndDisjointAcrossArenas) {
+  for (bool recycle : {true, false}) {
+    FolioPool pool(256 * kFolioSize, recycle);
+    Mapping mapping(&pool);
+    std::vector<FolioRef> held;
+    for (uint64_t i = 0; i < 40; ++i) {  // 2.5 arenas of 2 MiB.
+      held.push_back(MakeResident(mapping, i));
+      std::memset(held.back()->data(), static_cast<int>(i + 1), kFolioSize);
+    }
+    mapping.Invalidate();
+    held.resize(20);  // Half go back to the pool and are handed out again below.
+    for (uint64_t i = 100; i < 120; ++i) {
+      held.push_back(MakeResident(mapping, i));
+      std::memset(held.back()->data(), static_cast<int>(i + 1), kFolioSize);
+    }
+    for (const FolioRef& ref : held) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(ref->data()) % 4096, 0u);
+      const auto expected = static_cast<std::byte>(ref->index() + 1);
+      for (size_t at = 0; at < kFolioSize; at += 4096) {
+        ASSERT_EQ(ref->data()[at], expected) << "folio " << ref->index() << " at " << at;
+      }
+      ASSERT_EQ(ref->data()[kFolioSize - 1], expected);
+    }
+  }
 }
 
 }  // namespace
