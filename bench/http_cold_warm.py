@@ -8,9 +8,11 @@ Starts a private nginx on 127.0.0.1 serving a generated file (1 GiB by default),
   warm      dd through a new mount over the same cache (kernel page cache dropped)
   disk      dd of the cache's own data file (page cache dropped): the physical limit for warm
 and prints a markdown table and JSON with throughputs, ratios, daemon CPU seconds and peak RSS.
-Usage: [NETCACHE=build] bench/http_cold_warm.py [--size-mib N] [--latency-ms RTT[@MIBS]] [--no-prime] [--json FILE]
+Usage: [NETCACHE=build] bench/http_cold_warm.py [--size-mib N] [--latency-ms RTT[@MIBS]] [--no-prime]
+                                               [--mount-options "OPTS"] [--json FILE]
 (as root; build/netcache must exist). --latency-ms puts bench/latency_proxy.py between netcache
-(and curl) and nginx: RTT ms added, over a link of MIBS MiB/s when given.
+(and curl) and nginx: RTT ms added, over a link of MIBS MiB/s when given. --mount-options are added
+to both mounts' command lines (e.g. "--readahead 64M").
 """
 import argparse
 import glob
@@ -48,6 +50,7 @@ def main():
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--latency-ms", default="0", metavar="RTT[@MIBS]")
+    parser.add_argument("--mount-options", default="", help="extra netcache mount options")
     parser.add_argument("--no-prime", action="store_true", help="see benchutil.prime_memory")
     args = parser.parse_args()
     prime_mib = 0 if args.no_prime else 2 * args.size_mib + 256
@@ -76,7 +79,7 @@ def main():
 
         def read_through_mount(*counters):
             """Mounts, reads the file once, unmounts; the timing and the daemon's usage."""
-            netcache("mount", url, mnt, "--cache-dir", cache)
+            netcache("mount", url, mnt, "--cache-dir", cache, *args.mount_options.split())
             pid = json.loads(netcache("stat", mnt, "--json"))["pid"]
             prime_memory(prime_mib)
             seconds = timed_read(os.path.join(mnt, "big"))

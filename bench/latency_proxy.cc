@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+// latency_proxy.cc — a TCP proxy that adds a round trip between the benchmarks' clients and
+// nginx, since kernel traffic shaping is not available on these machines. Used through
+// bench/latency_proxy.py.
+//
+// Each direction of each connection is a queue of chunks: a reader thread stamps every chunk
+// with the moment it may leave (half the round trip after it arrived) and a writer thread sends
+// it then, so bytes keep their order and a request/response exchange costs one round trip.
+// Without a link rate, only latency is added and the proxy reads as far ahead as the sender
+// goes (a fat pipe). With --link-mib-s, server-to-client chunks also queue for one link of that
+// rate shared by all connections, as on a real WAN link, and each connection holds no more
+// than about two round trips of the link, so TCP flow control reaches the server as it would
+// there. Written in C++ because the first version, in Python, needed a core per GB/s and so
+// was itself the link at 20 ms.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kMiB = 1024 * 1024;
+
+struct Link {
+  Clock::duration one_way{};
+  double bytes_per_second = 0;  // 0: no rate, latency only.
+  std::mutex mu;
+  Clock::time_point free_at;  // When the shared downlink has sent everything queued on it.
+};
+
+// The two sockets of one proxied connection; closed when the last direction is done with them.
+struct Connection {
+  Connection(int client, int server) : client_fd(client), server_fd(server) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    close(client_fd);
+    close(server_fd);
+  }
+  const int client_fd;
+  const int server_fd;
+};
+
+struct Chunk {
+  Clock::time_point due;
+  std::vector<char> data;  // Empty: the sender closed its side.
+};
+
+// One direction of a connection: `from` is read into the queue, the queue written to `to`.
+class Direction {
+ public:
+  Direction(std::shared_ptr<Connection> conn, int from, int to, Link& link, bool downlink)
+      : conn_(std::move(conn)), from_(from), to_(to), link_(link),
+        limited_(downlink && link.bytes_per_second > 0) {
+    chunk_bytes_ = limited_ ? 64 * 1024 : 256 * 1024;
+    if (limited_) {
+      double round_trip_s = 2 * std::chrono::duration<double>(link.one_way).count();
+      max_queued_ = std::max<size_t>(kMiB, static_cast<size_t>(2 * link.bytes_per_second * round_trip_s));
+    }
+  }
+
+  static void Start(std::shared_ptr<Direction> direction) {
+    std::thread([direction] { direction->Receive(); }).detach();
+    std::thread([direction] { direction->Send(); }).detach();
+  }
+
+ private:
+  void Receive() {
+    for (;;) {
+      std::vector<char> data(chunk_bytes_);
+      ssize_t n = read(from_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // EOF, or a reset: either way nothing more comes from this side.
+      data.resize(static_cast<size_t>(n));
+      Clock::time_point now = Clock::now();
+      Clock::time_point due = now + link_.one_way;
+      if (limited_) {
+        std::lock_guard lock(link_.mu);
+        auto transmit = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(n) / link_.bytes_per_second));
+        link_.free_at = std::max(now, link_.free_at) + transmit;
+        due = link_.free_at + link_.one_way;
+      }
+      std::unique_lock lock(mu_);
+      room_.wait(lock, [&] { return broken_ || max_queued_ == 0 || queued_bytes_ < max_queued_; });
+      if (broken_) return;
+      queued_bytes_ += data.size();
+      queue_.push_back({due, std::move(data)});
+      ready_.notify_one();
+    }
+    std::lock_guard lock(mu_);
+    queue_.push_back({Clock::now() + link_.one_way, {}});
+    ready_.notify_one();
+  }
+
+  void Send() {
+    for (;;) {
+      Chunk chunk;
+      {
+        std::unique_lock lock(mu_);
+        ready_.wait(lock, [&] { return !queue_.empty(); });
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+        queued_bytes_ -= chunk.data.size();
+        room_.notify_one();
+      }
+      std::this_thread::sleep_until(chunk.due);
+      if (chunk.data.empty()) {
+        shutdown(to_, SHUT_WR);  // Pass the half-close on: HTTP clients may still be reading.
+        return;
+      }
+      if (!SendAll(chunk.data)) {
+        // The receiver hung up (an aborted request, an unmount): stop reading for it.
+        std::lock_guard lock(mu_);
+        broken_ = true;
+        room_.notify_one();
+        shutdown(from_, SHUT_RD);
+        shutdown(to_, SHUT_WR);
+        return;
+      }
+    }
+  }
+
+  bool SendAll(const std::vector<char>& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      ssize_t n = send(to_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  const std::shared_ptr<Connection> conn_;  // Keeps both sockets open while this runs.
+  const int from_;
+  const int to_;
+  Link& link_;
+  const bool limited_;
+  size_t chunk_bytes_ = 0;
+  size_t max_queued_ = 0;  // 0: unbounded.
+
+  std::mutex mu_;
+  std::condition_variable ready_;  // The queue is not empty.
+  std::condition_variable room_;   // The queue has room, or the receiver hung up.
+  std::deque<Chunk> queue_;
+  size_t queued_bytes_ = 0;
+  bool broken_ = false;
+};
+
+int Listen(uint16_t& port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, 128) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::fprintf(stderr, "latency proxy: cannot listen on 127.0.0.1:%u: %s\n", port, std::strerror(errno));
+    std::exit(1);
+  }
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+int ConnectUpstream(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"TCP proxy adding a round trip (and optionally a shared link rate) for benchmarks; "
+               "prints the port it listens on, then runs until killed"};
+  uint16_t upstream_port = 0;
+  uint16_t port = 0;
+  double rtt_ms = 0;
+  double link_mib_s = 0;
+  app.add_option("--upstream-port", upstream_port, "port of the server on 127.0.0.1")->required();
+  app.add_option("--rtt-ms", rtt_ms, "round trip to add, half in each direction")->check(CLI::NonNegativeNumber);
+  app.add_option("--link-mib-s", link_mib_s, "server-to-client link rate in MiB/s (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--port", port, "port to listen on (0: any free port)");
+  CLI11_PARSE(app, argc, argv);
+
+  Link link;
+  link.one_way = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(rtt_ms / 2));
+  link.bytes_per_second = link_mib_s * kMiB;
+  int listen_fd = Listen(port);
+  std::printf("%u\n", port);
+  std::fflush(stdout);
+
+  for (;;) {
+    int client_fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client_fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      std::fprintf(stderr, "latency proxy: accept: %s\n", std::strerror(errno));
+      return 1;
+    }
+    int server_fd = ConnectUpstream(upstream_port);
+    if (server_fd < 0) {
+      close(client_fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(server_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto conn = std::make_shared<Connection>(client_fd, server_fd);
+    Direction::Start(std::make_shared<Direction>(conn, client_fd, server_fd, link, false));
+    Direction::Start(std::make_shared<Direction>(conn, server_fd, client_fd, link, true));
+  }
+}
