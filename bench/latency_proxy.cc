@@ -3,18 +3,20 @@
 // nginx, since kernel traffic shaping is not available on these machines. Used through
 // bench/latency_proxy.py.
 //
-// Each direction of each connection is a queue of chunks: a reader thread stamps every chunk
-// with the moment it may leave (half the round trip after it arrived) and a writer thread sends
+// Each direction of each connection is a queue of chunks (each held in a pipe, see Pipe): a
+// reader thread stamps every chunk with the moment it may leave (half the round trip after it arrived) and a writer thread sends
 // it then, so bytes keep their order and a request/response exchange costs one round trip.
 // Without a link rate, only latency is added and the proxy reads as far ahead as the sender
 // goes (a fat pipe). With --link-mib-s, server-to-client chunks also queue for one link of that
 // rate shared by all connections, as on a real WAN link, and each connection holds no more
 // than about two round trips of the link, so TCP flow control reaches the server as it would
-// there. Written in C++ because the first version, in Python, needed a core per GB/s and so
-// was itself the link at 20 ms.
+// there. Written in C++ with splice because the first version, in Python, needed a core per
+// GB/s and so was itself the link at 20 ms.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -57,9 +60,42 @@ struct Connection {
   const int server_fd;
 };
 
+// A pipe holds a chunk while it waits: splice moves the socket's pages in and out of it, so the
+// proxy copies no bytes (reading into a buffer and writing it out, the proxy took about a core
+// per GB/s, close to what netcache itself needs).
+class Pipe {
+ public:
+  Pipe() = default;
+  Pipe(Pipe&& other) noexcept : read_fd_(std::exchange(other.read_fd_, -1)), write_fd_(std::exchange(other.write_fd_, -1)) {}
+  Pipe& operator=(Pipe&& other) noexcept {
+    std::swap(read_fd_, other.read_fd_);
+    std::swap(write_fd_, other.write_fd_);
+    return *this;
+  }
+  ~Pipe() {
+    if (read_fd_ >= 0) close(read_fd_);
+    if (write_fd_ >= 0) close(write_fd_);
+  }
+  bool Open(size_t capacity) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return false;
+    read_fd_ = fds[0];
+    write_fd_ = fds[1];
+    fcntl(write_fd_, F_SETPIPE_SZ, static_cast<int>(capacity));  // A hint: splice takes less.
+    return true;
+  }
+  int read_fd() const { return read_fd_; }
+  int write_fd() const { return write_fd_; }
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
 struct Chunk {
   Clock::time_point due;
-  std::vector<char> data;  // Empty: the sender closed its side.
+  Pipe pipe;
+  size_t bytes = 0;  // 0: the sender closed its side.
 };
 
 // One direction of a connection: `from` is read into the queue, the queue written to `to`.
@@ -68,7 +104,7 @@ class Direction {
   Direction(std::shared_ptr<Connection> conn, int from, int to, Link& link, bool downlink)
       : conn_(std::move(conn)), from_(from), to_(to), link_(link),
         limited_(downlink && link.bytes_per_second > 0) {
-    chunk_bytes_ = limited_ ? 64 * 1024 : 256 * 1024;
+    chunk_bytes_ = 256 * 1024;  // At 250 MiB/s a millisecond of link: fine-grained enough.
     if (limited_) {
       double round_trip_s = 2 * std::chrono::duration<double>(link.one_way).count();
       max_queued_ = std::max<size_t>(kMiB, static_cast<size_t>(2 * link.bytes_per_second * round_trip_s));
@@ -83,11 +119,14 @@ class Direction {
  private:
   void Receive() {
     for (;;) {
-      std::vector<char> data(chunk_bytes_);
-      ssize_t n = read(from_, data.data(), data.size());
+      Pipe pipe = TakePipe();
+      if (pipe.write_fd() < 0) {
+        std::fprintf(stderr, "latency proxy: pipe: %s\n", std::strerror(errno));
+        break;
+      }
+      ssize_t n = splice(from_, nullptr, pipe.write_fd(), nullptr, chunk_bytes_, SPLICE_F_MOVE);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // EOF, or a reset: either way nothing more comes from this side.
-      data.resize(static_cast<size_t>(n));
       Clock::time_point now = Clock::now();
       Clock::time_point due = now + link_.one_way;
       if (limited_) {
@@ -100,12 +139,12 @@ class Direction {
       std::unique_lock lock(mu_);
       room_.wait(lock, [&] { return broken_ || max_queued_ == 0 || queued_bytes_ < max_queued_; });
       if (broken_) return;
-      queued_bytes_ += data.size();
-      queue_.push_back({due, std::move(data)});
+      queued_bytes_ += static_cast<size_t>(n);
+      queue_.push_back({due, std::move(pipe), static_cast<size_t>(n)});
       ready_.notify_one();
     }
     std::lock_guard lock(mu_);
-    queue_.push_back({Clock::now() + link_.one_way, {}});
+    queue_.push_back({Clock::now() + link_.one_way, Pipe(), 0});
     ready_.notify_one();
   }
 
@@ -117,15 +156,15 @@ class Direction {
         ready_.wait(lock, [&] { return !queue_.empty(); });
         chunk = std::move(queue_.front());
         queue_.pop_front();
-        queued_bytes_ -= chunk.data.size();
+        queued_bytes_ -= chunk.bytes;
         room_.notify_one();
       }
       std::this_thread::sleep_until(chunk.due);
-      if (chunk.data.empty()) {
+      if (chunk.bytes == 0) {
         shutdown(to_, SHUT_WR);  // Pass the half-close on: HTTP clients may still be reading.
         return;
       }
-      if (!SendAll(chunk.data)) {
+      if (!SendAll(chunk)) {
         // The receiver hung up (an aborted request, an unmount): stop reading for it.
         std::lock_guard lock(mu_);
         broken_ = true;
@@ -134,18 +173,34 @@ class Direction {
         shutdown(to_, SHUT_WR);
         return;
       }
+      std::lock_guard lock(mu_);
+      spare_pipes_.push_back(std::move(chunk.pipe));  // Empty again: reuse it.
     }
   }
 
-  bool SendAll(const std::vector<char>& data) {
+  bool SendAll(Chunk& chunk) {
     size_t sent = 0;
-    while (sent < data.size()) {
-      ssize_t n = send(to_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    while (sent < chunk.bytes) {
+      ssize_t n = splice(chunk.pipe.read_fd(), nullptr, to_, nullptr, chunk.bytes - sent, SPLICE_F_MOVE);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
       sent += static_cast<size_t>(n);
     }
     return true;
+  }
+
+  Pipe TakePipe() {
+    {
+      std::lock_guard lock(mu_);
+      if (!spare_pipes_.empty()) {
+        Pipe pipe = std::move(spare_pipes_.back());
+        spare_pipes_.pop_back();
+        return pipe;
+      }
+    }
+    Pipe pipe;
+    pipe.Open(chunk_bytes_);
+    return pipe;
   }
 
   const std::shared_ptr<Connection> conn_;  // Keeps both sockets open while this runs.
@@ -160,6 +215,7 @@ class Direction {
   std::condition_variable ready_;  // The queue is not empty.
   std::condition_variable room_;   // The queue has room, or the receiver hung up.
   std::deque<Chunk> queue_;
+  std::vector<Pipe> spare_pipes_;
   size_t queued_bytes_ = 0;
   bool broken_ = false;
 };
@@ -214,6 +270,12 @@ int main(int argc, char** argv) {
   Link link;
   link.one_way = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(rtt_ms / 2));
   link.bytes_per_second = link_mib_s * kMiB;
+  // Each chunk in flight holds a pipe (two descriptors): about a hundred per busy connection.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   int listen_fd = Listen(port);
   std::printf("%u\n", port);
   std::fflush(stdout);
