@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -33,7 +34,7 @@ struct MountArgs {
   std::string mountpoint;
   std::string cache_dir;
   std::string memory_limit = "256M";
-  std::string readahead = "32M";
+  std::string readahead = "64M";
   double attr_timeout = 1.0;
   bool foreground = false;
   bool no_cache = false;
@@ -237,6 +238,13 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   netfs::Options netfs_options;
   netfs_options.retries = args.retries;
   netfs_options.max_readahead = *ParseSize(args.readahead);
+  // Each origin request waits a round trip for its first byte, so the whole window should be in
+  // flight at once: one request per connection. At 20 ms, 8 connections, 64 MiB: cold 779-959
+  // MiB/s in 8 MiB requests against 622-636 in 4 MiB ones (at most 32 MiB in flight).
+  const uint64_t window = std::min<uint64_t>(netfs_options.max_readahead, memory_limit / 4);
+  const int parallel = origin::IsHttpUrl(args.source) ? args.max_connections : args.origin_threads;
+  netfs_options.max_subrequest =
+      std::clamp<uint64_t>(window / static_cast<uint64_t>(parallel), 1024 * 1024, 16 * 1024 * 1024);
   // Readahead takes up to a quarter of the memory too; the rest is what readers keep.
   netfs_options.max_cache_backlog = memory_limit / 4;
   if (!args.cache_min_size.empty()) netfs_options.admission.min_size = *ParseSize(args.cache_min_size);
@@ -308,8 +316,9 @@ CommandRunner AddMountCommand(CLI::App& app) {
       ->default_val("256M");
   cmd->add_option("--readahead", args->readahead,
                   "Largest readahead window of a sequential reader (at most a quarter of "
-                  "--memory-limit is used); more covers more latency")
-      ->default_val("32M");
+                  "--memory-limit is used), split into one request per connection; more "
+                  "covers more latency")
+      ->default_val("64M");
   cmd->add_option("--attr-timeout", args->attr_timeout,
                   "Seconds before origin changes are looked for again")
       ->default_val(1.0);

@@ -4,6 +4,7 @@ import errno
 import hashlib
 import os
 import random
+import shutil
 import subprocess
 import threading
 import time
@@ -135,6 +136,22 @@ class HttpReadTest(HttpTestCase):
         stats = self.stats()
         self.assertEqual(stats["bytes_from_origin"], 0)
         self.assertEqual(stats["bytes_from_cache"], len(data))
+
+    def test_readahead_window_is_one_request_per_connection(self):
+        # A request waits a round trip for its first byte: the window is cut into one request
+        # per connection so all of it is in flight (16 MiB over 2 connections: 8 MiB requests).
+        data = random_bytes(48 * 1024 * 1024, 6)
+        self.write_origin("f", data)
+        self.nginx.start()
+        counts = {}
+        for connections in (2, 8):
+            shutil.rmtree(self.cache, ignore_errors=True)
+            self.mount_url(self.nginx.url, "--readahead", "16M", "--max-connections", str(connections))
+            self.assertEqual(self.read_mounted("f"), data)
+            counts[connections] = self.stats()["origin_reads"]
+            self.umount()
+        self.assertLessEqual(counts[2], 14, counts)  # 6 of 8 MiB, and the window's ramp-up.
+        self.assertGreaterEqual(counts[8], 24, counts)  # At most 2 MiB each.
 
     def test_listing_changes_are_picked_up(self):
         self.write_origin("a", b"a")
