@@ -4,8 +4,9 @@
 // bench/latency_proxy.py.
 //
 // Each direction of each connection is a queue of chunks (each held in a pipe, see Pipe): a
-// reader thread stamps every chunk with the moment it may leave (half the round trip after it arrived) and a writer thread sends
-// it then, so bytes keep their order and a request/response exchange costs one round trip.
+// reader thread stamps every chunk with the moment it may leave (half the round trip after it
+// arrived) and a writer thread sends it then, so bytes keep their order and a request/response
+// exchange costs one round trip.
 // Without a link rate, only latency is added and the proxy reads as far ahead as the sender
 // goes (a fat pipe). With --link-mib-s, server-to-client chunks also queue for one link of that
 // rate shared by all connections, as on a real WAN link, and each connection holds no more
@@ -270,6 +271,9 @@ int main(int argc, char** argv) {
   Link link;
   link.one_way = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(rtt_ms / 2));
   link.bytes_per_second = link_mib_s * kMiB;
+  // splice into a socket whose peer hung up raises SIGPIPE (it takes no MSG_NOSIGNAL), and
+  // clients do hang up mid-response: rclone's random reads killed the proxy that way.
+  std::signal(SIGPIPE, SIG_IGN);
   // Each chunk in flight holds a pipe (two descriptors): about a hundred per busy connection.
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
