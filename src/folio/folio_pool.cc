@@ -44,7 +44,6 @@ Folio* FolioPool::NewFolio() {
   for (size_t offset = kFolioSize; offset < kArenaBytes; offset += kFolioSize) {
     free_.push_back(new Folio(this, base + offset));
   }
-  allocated_ += kArenaBytes / kFolioSize - 1;  // The caller counted the first.
   return first;
 }
 
@@ -60,8 +59,6 @@ Folio* FolioPool::Allocate(uint64_t index) {
     if (!free_.empty()) {
       folio = free_.back();
       free_.pop_back();
-    } else {
-      ++allocated_;
     }
   }
   if (folio == nullptr) folio = NewFolio();
@@ -87,10 +84,6 @@ void FolioPool::Free(Folio* folio) {
     std::lock_guard lock(free_mu_);
     free_.push_back(folio);
     return;
-  }
-  {
-    std::lock_guard lock(free_mu_);
-    --allocated_;
   }
   ::operator delete(folio->data_, std::align_val_t(kDataAlign));
   delete folio;

@@ -62,7 +62,6 @@ class FolioPool {
 
   std::mutex free_mu_;
   std::vector<Folio*> free_;  // Protected by free_mu_.
-  size_t allocated_ = 0;      // Protected by free_mu_; folio objects in existence.
   std::vector<void*> arenas_;  // Protected by free_mu_; where recycled folios' data lives.
 };
 
