@@ -31,7 +31,7 @@ constexpr int kMaxAttempts = 4;
 // whenever a subrequest's worth (`step`) of it has been read, so about a whole window stays in
 // flight: on a link with a long round trip, throughput is the bytes in flight per round trip.
 uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t max_readahead,
-                       uint64_t step, bool* random) {
+                       uint64_t step, std::atomic<uint64_t>* ahead_total, bool* random) {
   if (ra == nullptr || max_readahead == 0) return end;
   const uint64_t reorder = 4 * 1024 * 1024;
   std::lock_guard lock(ra->mu);
@@ -41,10 +41,10 @@ uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t 
   // One seek (say, to read a file's trailer) is not random access yet; a second one is.
   if (!sequential) ++ra->random_reads;
   *random = !sequential && ra->random_reads >= 2;
+  const uint64_t min_window = std::min(4 * kFolioSize, max_readahead);
   if (sequential) {
     if (end > ra->next_pos) {
-      ra->window = std::clamp<uint64_t>(ra->window * 2, std::min(4 * kFolioSize, max_readahead),
-                                        max_readahead);
+      ra->window = std::clamp<uint64_t>(ra->window * 2, min_window, max_readahead);
     }
     ra->next_pos = std::max(ra->next_pos, end);
   } else {
@@ -52,11 +52,22 @@ uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t 
     ra->ra_end = 0;
     ra->next_pos = end;
   }
-  if (ra->window == 0) return end;
-  const uint64_t refill = std::min(step, ra->window / 2);
-  if (ra->ra_end >= end + ra->window - refill) return end;
-  ra->ra_end = end + ra->window;
-  return ra->ra_end;
+  // The mount's streams share max_readahead: this one may take what the others leave, and
+  // always the smallest window, so that none stops reading ahead. (Two streams planning at once
+  // may both take the same remainder: the bound is loose by a window or two, which is fine.)
+  const uint64_t others = ahead_total->load(std::memory_order_relaxed) - ra->charged;
+  const uint64_t share = max_readahead > others ? max_readahead - others : 0;
+  const uint64_t window = ra->window == 0 ? 0 : std::min(ra->window, std::max(min_window, share));
+  uint64_t planned_end = end;
+  if (window > 0 && ra->ra_end < end + window - std::min(step, window / 2)) {
+    ra->ra_end = end + window;
+    planned_end = ra->ra_end;
+  }
+  const uint64_t ahead = window > 0 && ra->ra_end > ra->next_pos ? ra->ra_end - ra->next_pos : 0;
+  ra->ahead_total = ahead_total;
+  ahead_total->fetch_add(ahead - ra->charged, std::memory_order_relaxed);  // Wraps to subtract.
+  ra->charged = ahead;
+  return planned_end;
 }
 
 }  // namespace
@@ -177,7 +188,8 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
                                                     netfs_->pool_->Stats().limit * kFolioSize / 4);
   bool random = false;
   const uint64_t ra_end = std::min(
-      PlanReadahead(ra, pos, end, max_readahead, netfs_->options_.max_subrequest, &random), i_size);
+      PlanReadahead(ra, pos, end, max_readahead, netfs_->options_.max_subrequest,
+                    &netfs_->readahead_ahead_, &random), i_size);
   if (random && !background_fetch_started_.load(std::memory_order_relaxed) &&
       i_size <= netfs_->options_.random_prefetch_max && cookie_ && cookie_->BytesCached() < i_size) {
     StartBackgroundFetch();

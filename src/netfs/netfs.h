@@ -96,6 +96,12 @@ struct Stats {
 // Per open file: detects sequential access and sizes the readahead window, and pins the file
 // handle to the version it was opened on.
 struct ReadaheadState {
+  ReadaheadState() = default;
+  ReadaheadState(const ReadaheadState&) = delete;
+  ReadaheadState& operator=(const ReadaheadState&) = delete;
+  ~ReadaheadState() {
+    if (ahead_total != nullptr) ahead_total->fetch_sub(charged, std::memory_order_relaxed);
+  }
   // When set (Inode::Generation() at open), reads fail with kStale once the version changed,
   // so one open file never yields bytes of two versions. Constant after open.
   std::optional<uint64_t> pinned_generation;
@@ -104,6 +110,10 @@ struct ReadaheadState {
   uint64_t window = 0;    // Bytes read ahead of the reader; 0 when access looks random.
   uint64_t ra_end = 0;    // End of what has been read ahead already.
   uint32_t random_reads = 0;  // Reads that did not follow the previous one.
+  // What this stream has read ahead and not yet consumed (ra_end - next_pos), as counted in
+  // the mount's total (Netfs::readahead_ahead_), which all streams share. Protected by mu.
+  uint64_t charged = 0;
+  std::atomic<uint64_t>* ahead_total = nullptr;  // Set on the first charge.
 };
 
 class Inode;
@@ -141,6 +151,8 @@ class Netfs {
   // the data of unchanged files (`netcache revalidate`).
   RevalidateResult RevalidateAll(std::chrono::nanoseconds older_than);
   void WaitIdle();
+  // Bytes read ahead and not yet consumed, over all open streams.
+  uint64_t ReadaheadBytes() const { return readahead_ahead_.load(std::memory_order_relaxed); }
 
  private:
   friend class Inode;
@@ -158,6 +170,11 @@ class Netfs {
   std::condition_variable idle_cv_;
   int64_t in_flight_ = 0;  // Protected by idle_mu_. Live ReadRequests (see IoToken).
   std::atomic<bool> stopping_{false};
+  // Bytes read ahead and not yet consumed, summed over all streams (ReadaheadState::charged).
+  // Bounded like one stream's window: eight streams with a window of the whole budget each
+  // read ahead twice the memory limit, and reclaim took their folios before they were read
+  // (8 readers of 512 MiB each: 2.3x the bytes from the origin, 481 MiB resident).
+  std::atomic<uint64_t> readahead_ahead_{0};
   std::mutex backlog_mu_;
   std::condition_variable backlog_cv_;
   uint64_t cache_backlog_ = 0;  // Protected by backlog_mu_. See Options::max_cache_backlog.
