@@ -30,8 +30,9 @@ constexpr int kMaxAttempts = 4;
 // `reorder` of where the last one ended still counts as sequential. The window is topped up
 // whenever a subrequest's worth (`step`) of it has been read, so about a whole window stays in
 // flight: on a link with a long round trip, throughput is the bytes in flight per round trip.
-uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t max_readahead,
-                       uint64_t step, std::atomic<uint64_t>* ahead_total, bool* random) {
+uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t i_size,
+                       uint64_t max_readahead, uint64_t step, std::atomic<uint64_t>* ahead_total,
+                       bool* random) {
   if (ra == nullptr || max_readahead == 0) return end;
   const uint64_t reorder = 4 * 1024 * 1024;
   std::lock_guard lock(ra->mu);
@@ -63,7 +64,10 @@ uint64_t PlanReadahead(ReadaheadState* ra, uint64_t pos, uint64_t end, uint64_t 
     ra->ra_end = end + window;
     planned_end = ra->ra_end;
   }
-  const uint64_t ahead = window > 0 && ra->ra_end > ra->next_pos ? ra->ra_end - ra->next_pos : 0;
+  // Nothing lies ahead past the end of the file: a file read to its end and kept open holds none
+  // of the budget.
+  const uint64_t ahead_end = std::min(ra->ra_end, i_size);
+  const uint64_t ahead = window > 0 && ahead_end > ra->next_pos ? ahead_end - ra->next_pos : 0;
   ra->ahead_total = ahead_total;
   ahead_total->fetch_add(ahead - ra->charged, std::memory_order_relaxed);  // Wraps to subtract.
   ra->charged = ahead;
@@ -188,7 +192,7 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
                                                     netfs_->pool_->Stats().limit * kFolioSize / 4);
   bool random = false;
   const uint64_t ra_end = std::min(
-      PlanReadahead(ra, pos, end, max_readahead, netfs_->options_.max_subrequest,
+      PlanReadahead(ra, pos, end, i_size, max_readahead, netfs_->options_.max_subrequest,
                     &netfs_->readahead_ahead_, &random), i_size);
   if (random && !background_fetch_started_.load(std::memory_order_relaxed) &&
       i_size <= netfs_->options_.random_prefetch_max && cookie_ && cookie_->BytesCached() < i_size) {

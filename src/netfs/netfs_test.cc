@@ -374,6 +374,13 @@ TEST_F(NetfsTest, ConcurrentStreamsShareTheReadaheadBudget) {
     EXPECT_GT(netfs_->ReadaheadBytes(), 0u);
   }
   EXPECT_EQ(netfs_->ReadaheadBytes(), 0u);  // Closed streams give theirs back.
+  {
+    ReadaheadState at_the_end;  // Read to the end of the file and kept open.
+    for (uint64_t pos = content.size() - (1 << 20); pos < content.size(); pos += 128 * 1024) {
+      ASSERT_EQ(*ReadRange(*inode, pos, 128 * 1024, &at_the_end), content.substr(pos, 128 * 1024));
+    }
+    EXPECT_EQ(netfs_->ReadaheadBytes(), 0u);  // Nothing lies ahead of it.
+  }
 
   // And all at once, for the sanitizers: every stream gets its bytes.
   std::vector<std::string> got(kStreams);
