@@ -38,11 +38,20 @@ TEST(CullPolicyTest, ThresholdsMustBeOrdered) {
 
 class CullTest : public ::testing::Test {
  protected:
+  // A cache of at most `cache_size` bytes, the other thresholds at their defaults.
+  std::unique_ptr<fscache::Backend> OpenLimited(uint64_t cache_size) {
+    CullPolicy policy;
+    policy.cache_size = cache_size;
+    return std::move(*OpenCache(dir_.string(), kGranule, policy));
+  }
+  // A whole object's worth of bytes.
+  std::span<const std::byte> ObjectBytes() const {
+    return {reinterpret_cast<const std::byte*>(object_data_.data()), object_data_.size()};
+  }
 
   // A volume with `count` objects "f<i>" of 64 KiB, each fully written; object i opened
   // opens[i] times, in order, so later objects are more recent.
   void Fill(fscache::BackendVolume& volume, int count, const std::vector<int>& opens) {
-    std::string data(kObjectSize, 'x');
     for (int i = 0; i < count; ++i) {
       auto object = std::move(*volume.OpenObject("f" + std::to_string(i), "v", kObjectSize));
       for (int o = 0; o < opens[i]; ++o) {
@@ -50,7 +59,7 @@ class CullTest : public ::testing::Test {
         object->Unuse();
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
-      ASSERT_TRUE(object->Write(0, {reinterpret_cast<const std::byte*>(data.data()), data.size()}).ok());
+      ASSERT_TRUE(object->Write(0, ObjectBytes()).ok());
     }
   }
   bool Cached(fscache::BackendVolume& volume, int i) {
@@ -60,6 +69,7 @@ class CullTest : public ::testing::Test {
 
   testutil::ScratchDir scratch_{"nc-cull"};
   const fs::path dir_ = scratch_.path();
+  const std::string object_data_ = std::string(kObjectSize, 'x');
 };
 
 TEST_F(CullTest, CullingFreesOnceSeenColdObjectsAndSparesTheWorkingSet) {
@@ -100,37 +110,34 @@ TEST_F(CullTest, MetadataRecordsAreCulledToo) {
 }
 
 TEST_F(CullTest, SizeLimitRefusesWritesAndObjectsInUseAreNeverCulled) {
-  CullPolicy policy;
-  policy.cache_size = 6 * kObjectSize;
-  auto backend = std::move(*OpenCache(dir_.string(), kGranule, policy));
+  constexpr uint64_t kLimit = 6 * kObjectSize;
+  auto backend = OpenLimited(kLimit);
   auto volume = std::move(*backend->AcquireVolume("v"));
-  std::string data(kObjectSize, 'y');
-  auto bytes = [&] { return std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size()); };
   auto pinned = std::move(*volume->OpenObject("open", "v", kObjectSize));
   pinned->Use();  // Open for the whole test.
-  ASSERT_TRUE(pinned->Write(0, bytes()).ok());
+  ASSERT_TRUE(pinned->Write(0, ObjectBytes()).ok());
   int refused = 0;
   for (int i = 0; i < 20; ++i) {
     auto object = std::move(*volume->OpenObject("f" + std::to_string(i), "v", kObjectSize));
-    if (!object->Write(0, bytes()).ok()) ++refused;
+    if (!object->Write(0, ObjectBytes()).ok()) ++refused;
   }
   EXPECT_GT(refused, 0);
   EXPECT_GT(backend->Stats().writes_refused, 0u);
   // The background culler brings the cache back under the limit (new objects' headers are
   // charged but not refused, so it can be briefly over by those).
-  for (int i = 0; i < 500 && backend->Stats().bytes_used > policy.cache_size; ++i) {
+  for (int i = 0; i < 500 && backend->Stats().bytes_used > kLimit; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_LE(backend->Stats().bytes_used, policy.cache_size);
+  EXPECT_LE(backend->Stats().bytes_used, kLimit);
   // Refused writes woke the culler, which made room for them: a new write fits again.
   auto later = std::move(*volume->OpenObject("after", "v", kObjectSize));
   bool written = false;
-  for (int i = 0; i < 500 && !(written = later->Write(0, bytes()).ok()); ++i) {
+  for (int i = 0; i < 500 && !(written = later->Write(0, ObjectBytes()).ok()); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(written) << "the cache must not stay full";
   EXPECT_GT(backend->Stats().culled_objects, 0u);
-  EXPECT_LE(backend->Stats().bytes_used, policy.cache_size);
+  EXPECT_LE(backend->Stats().bytes_used, kLimit);
   EXPECT_EQ(pinned->Usage().bytes_present, kObjectSize);
   pinned->Unuse();
 }
@@ -138,12 +145,9 @@ TEST_F(CullTest, SizeLimitRefusesWritesAndObjectsInUseAreNeverCulled) {
 TEST_F(CullTest, ARefusedWriteLeavesACulledObjectCulled) {
   // Revived and then refused, it would be charged its files again and culled again, over and
   // over while the cache is full (seen as a cull loop of 4 KiB headers).
-  CullPolicy policy;
-  policy.cache_size = 3 * kObjectSize;
-  auto backend = std::move(*OpenCache(dir_.string(), kGranule, policy));
+  auto backend = OpenLimited(3 * kObjectSize);
   auto volume = std::move(*backend->AcquireVolume("v"));
-  std::string data(kObjectSize, 'w');
-  std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data.data()), data.size());
+  const std::span<const std::byte> bytes = ObjectBytes();
   auto culled = std::move(*volume->OpenObject("culled", "v", kObjectSize));
   ASSERT_TRUE(culled->Write(0, bytes).ok());
   ASSERT_GT(static_cast<Object*>(culled.get())->CullIfIdle(), 0u);

@@ -64,7 +64,7 @@ class Object final : public fscache::BackendObject {
   // exclusive, or shared with records_mu_.
   void Recharge();
   void AppendAccessRecord();
-  // Recreates the files of a retired object. REQUIRES: mu_.
+  // Recreates the files of a retired object. REQUIRES: mu_ exclusive.
   util::Status Revive();
   // Opens direct_fd_ on the data file if not open and the object is large enough for direct
   // reads; leaves it -1 where the filesystem refuses. REQUIRES: mu_ or not yet shared.
