@@ -3,6 +3,7 @@
 import mmap
 import os
 import subprocess
+import time
 
 MIB = 1024 * 1024
 
@@ -58,3 +59,29 @@ def proc_usage(pid):
         return cpu, rss
     except OSError:
         return 0.0, 0
+
+
+def busy_cpu_seconds():
+    """CPU seconds the whole machine has spent busy since boot (every process and the kernel;
+    not idle, iowait or steal): its difference over a workload is that workload's CPU cost to the
+    machine, its reader, nginx and the latency proxy included."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in f.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def disk_write_rate(directory, source, size_mib):
+    """MiB/s of writing the first `size_mib` MiB of `source` (in the page cache) to a new file in
+    `directory`, O_DIRECT in 8 MiB blocks, as netcache writes a cold download into its cache: a
+    cold read that is cached cannot go faster than its cache disk takes new data. The file is
+    new each time because writes that allocate ran 1.1-1.6 GB/s on this VM's disk and
+    overwrites 2.2 (fio)."""
+    probe = os.path.join(directory, "nc-bench-write-probe")
+    try:
+        start = time.monotonic()
+        subprocess.run(["dd", f"if={source}", f"of={probe}", "bs=8M", f"count={max(1, size_mib // 8)}",
+                        "oflag=direct"], check=True, capture_output=True)
+        return size_mib / (time.monotonic() - start)
+    finally:
+        if os.path.exists(probe):
+            os.unlink(probe)

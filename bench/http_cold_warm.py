@@ -7,7 +7,11 @@ Starts a private nginx on 127.0.0.1 serving a generated file (1 GiB by default),
   cold      dd through a fresh netcache mount (from the origin, copied into the cache)
   warm      dd through a new mount over the same cache (kernel page cache dropped)
   disk      dd of the cache's own data file (page cache dropped): the physical limit for warm
-and prints a markdown table and JSON with throughputs, ratios, daemon CPU seconds and peak RSS.
+  disk write  the file's bytes written O_DIRECT to a new file beside the cache: the cache disk's
+            rate for new data, which a cold read that is cached cannot beat
+and prints a markdown table and JSON with throughputs, ratios, daemon CPU seconds and peak RSS, and
+the whole machine's busy CPU seconds per GiB for curl and the reads through the mount (nginx, the
+latency proxy and the reader included: on a small machine they all share its cores).
 Usage: [NETCACHE=build] bench/http_cold_warm.py [--size-mib N] [--latency-ms RTT[@MIBS]] [--no-prime]
                                                [--mount-options "OPTS"] [--json FILE]
 (as root; build/netcache must exist). --latency-ms puts bench/latency_proxy.py between netcache
@@ -28,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 from nginx import Nginx  # noqa: E402
 sys.path.insert(0, HERE)
-from benchutil import drop_caches, prime_memory, proc_usage  # noqa: E402
+from benchutil import busy_cpu_seconds, disk_write_rate, drop_caches, prime_memory, proc_usage  # noqa: E402
 from latency_proxy import LatencyProxy  # noqa: E402
 
 # NETCACHE=path picks another build (A/B runs).
@@ -73,20 +77,25 @@ def main():
         dropped = drop_caches()
         # Warm nginx's own page cache for the file, so the origin side is not disk-bound.
         subprocess.run(["cat", os.path.join(root, "big")], stdout=subprocess.DEVNULL, check=True)
+        busy0 = busy_cpu_seconds()
         start = time.monotonic()
         subprocess.run(["curl", "-s", "-o", "/dev/null", url + "big"], check=True)
-        results["curl"] = {"seconds": time.monotonic() - start}
+        results["curl"] = {"seconds": time.monotonic() - start, "machine_cpu_s": busy_cpu_seconds() - busy0}
+        results["disk_write"] = {"seconds": args.size_mib / disk_write_rate(work, os.path.join(root, "big"),
+                                                                           args.size_mib)}
 
         def read_through_mount(*counters):
             """Mounts, reads the file once, unmounts; the timing and the daemon's usage."""
             netcache("mount", url, mnt, "--cache-dir", cache, *args.mount_options.split())
             pid = json.loads(netcache("stat", mnt, "--json"))["pid"]
             prime_memory(prime_mib)
+            busy0 = busy_cpu_seconds()
             seconds = timed_read(os.path.join(mnt, "big"))
+            busy = busy_cpu_seconds() - busy0
             cpu, rss = proc_usage(pid)
             stats = json.loads(netcache("stat", mnt, "--json"))
             netcache("umount", mnt)
-            return {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss,
+            return {"seconds": seconds, "daemon_cpu_s": cpu, "daemon_peak_rss": rss, "machine_cpu_s": busy,
                     **{c: stats.get(c) for c in counters}}
 
         results["cold"] = read_through_mount("bytes_from_origin", "cache_write_bytes",
@@ -107,21 +116,27 @@ def main():
     for r in results.values():
         r["mib_per_s"] = args.size_mib / r["seconds"]
     results["cold"]["ratio_to_curl"] = results["cold"]["mib_per_s"] / results["curl"]["mib_per_s"]
+    results["cold"]["ratio_to_disk_write"] = results["cold"]["mib_per_s"] / results["disk_write"]["mib_per_s"]
     results["warm"]["ratio_to_disk"] = results["warm"]["mib_per_s"] / results["disk"]["mib_per_s"]
     results["page_cache_dropped"] = dropped
     results["size_mib"] = args.size_mib
     results["latency"] = args.latency_ms
 
-    print(f"| workload ({args.size_mib} MiB file, {args.latency_ms} ms) | MiB/s | ratio | daemon CPU s | daemon peak RSS MiB |")
-    print("|---|---|---|---|---|")
-    print(f"| curl from nginx (baseline) | {results['curl']['mib_per_s']:.0f} | 1.00 | | |")
+    gib = args.size_mib / 1024
+    print(f"| workload ({args.size_mib} MiB file, {args.latency_ms} ms) | MiB/s | ratio | daemon CPU s "
+          "| machine CPU s per GiB | daemon peak RSS MiB |")
+    print("|---|---|---|---|---|---|")
+    print(f"| curl from nginx (baseline) | {results['curl']['mib_per_s']:.0f} | 1.00 | | "
+          f"{results['curl']['machine_cpu_s'] / gib:.2f} | |")
+    print(f"| new data written to the cache disk (baseline) | {results['disk_write']['mib_per_s']:.0f} | 1.00 | | | |")
     print(f"| cold read through mount | {results['cold']['mib_per_s']:.0f} | "
-          f"{results['cold']['ratio_to_curl']:.2f} x curl | {results['cold']['daemon_cpu_s']:.2f} | "
+          f"{results['cold']['ratio_to_curl']:.2f} x curl, {results['cold']['ratio_to_disk_write']:.2f} x disk write | "
+          f"{results['cold']['daemon_cpu_s']:.2f} | {results['cold']['machine_cpu_s'] / gib:.2f} | "
           f"{results['cold']['daemon_peak_rss'] / 2**20:.0f} |")
-    print(f"| cache data file from disk (baseline) | {results['disk']['mib_per_s']:.0f} | 1.00 | | |")
+    print(f"| cache data file from disk (baseline) | {results['disk']['mib_per_s']:.0f} | 1.00 | | | |")
     print(f"| warm read after remount | {results['warm']['mib_per_s']:.0f} | "
           f"{results['warm']['ratio_to_disk']:.2f} x disk | {results['warm']['daemon_cpu_s']:.2f} | "
-          f"{results['warm']['daemon_peak_rss'] / 2**20:.0f} |")
+          f"{results['warm']['machine_cpu_s'] / gib:.2f} | {results['warm']['daemon_peak_rss'] / 2**20:.0f} |")
     print(f"(kernel page cache dropped between runs: {dropped})")
     print(json.dumps(results))
     if args.json:
