@@ -87,9 +87,10 @@ struct stat StatOf(fuse_ino_t ino, const origin::Attr& attr) {
 }
 
 // Attributes from the origin (or a listing); a regular file's cached data is revalidated
-// against them when they carry a version.
-util::Result<origin::Attr> FreshAttr(Session::Impl* impl, Node& node) {
-  auto attr = impl->ctx.origin->GetStatAttr(node.path);
+// against them when they carry a version. `in_use`: the file has been opened (see
+// Origin::GetStatAttrInUse).
+util::Result<origin::Attr> FreshAttr(Session::Impl* impl, Node& node, bool in_use = false) {
+  auto attr = in_use ? impl->ctx.origin->GetStatAttrInUse(node.path) : impl->ctx.origin->GetStatAttr(node.path);
   if (!attr.ok()) return attr;
   std::lock_guard lock(node.mu);
   if (node.file) {
@@ -165,6 +166,7 @@ std::string FormatStatsJson(Session::Impl* impl) {
     add("offline_misses", impl->ctx.metadata->offline_misses.load());
     add("listings_read_ahead", impl->ctx.metadata->listings_read_ahead.load());
     add("opened_ahead", impl->ctx.metadata->opened_ahead.load());
+    add("attrs_renewed_ahead", impl->ctx.metadata->attrs_renewed_ahead.load());
   }
   add("inodes", impl->inodes.Size());
   json += ",\"source\":" + JsonQuote(impl->ctx.source);
@@ -218,10 +220,17 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) noexcept {
   Session::Impl* impl = ImplOf(req);
   auto node = impl->inodes.Get(ino);
   if (!node) return (void)fuse_reply_err(req, ESTALE);
-  auto attr = FreshAttr(impl, *node);
+  bool opened;
+  {
+    std::lock_guard lock(node->mu);
+    opened = node->file != nullptr;
+  }
+  auto attr = FreshAttr(impl, *node, opened);
   if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
   struct stat st = StatOf(ino, *attr);
-  fuse_reply_attr(req, &st, impl->options.attr_timeout);
+  // An opened file's reader asks at every expiry (auto_inval_data): at half the timeout it asks
+  // while the origin's answer is still fresh and is being renewed behind it.
+  fuse_reply_attr(req, &st, opened ? impl->options.attr_timeout / 2 : impl->options.attr_timeout);
 }
 
 // Valid replies: fuse_reply_readlink, fuse_reply_err.

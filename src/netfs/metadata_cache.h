@@ -45,6 +45,7 @@ struct MetadataCacheStats {
   std::atomic<uint64_t> offline_misses{0};
   std::atomic<uint64_t> listings_read_ahead{0};  // Fetched in the background.
   std::atomic<uint64_t> opened_ahead{0};         // Files opened ahead of a reader.
+  std::atomic<uint64_t> attrs_renewed_ahead{0};  // Attributes of files in use, renewed early.
 };
 
 class MetadataCachingOrigin final : public origin::Origin {
@@ -62,6 +63,12 @@ class MetadataCachingOrigin final : public origin::Origin {
   util::Result<origin::Attr> GetAttrForRead(const std::string& path) override;
   // May answer from a directory listing (attributes without a version).
   util::Result<origin::Attr> GetStatAttr(const std::string& path) override;
+  // Past a quarter of its attribute timeout, a regular file's answer is renewed in the
+  // background (one renewal at a time per file) when the origin is slow to answer (see
+  // kOpenAheadLatencyNs): with the kernel asking at half the timeout, a file being read never
+  // waits for the origin's round trip. Strict as before: nothing older than the timeout is
+  // served from memory.
+  util::Result<origin::Attr> GetStatAttrInUse(const std::string& path) override;
   util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string& path) override;
   util::Result<std::string> ReadLink(const std::string& path) override;
   util::Result<origin::FsStats> StatFs() override;
@@ -80,19 +87,22 @@ class MetadataCachingOrigin final : public origin::Origin {
                 const std::optional<fscache::MetadataRecord>& stored, bool persist = true);
   // The value kept in memory for `key` if younger than the TTL, else null. REQUIRES: mu_.
   const std::string* RecentLocked(const std::string& key) const;
+  // `measure`: a reader's own request, timed into attr_latency_ns_ (work in ahead_pool_ also
+  // waits for other work there).
   util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known,
-                                       bool for_read = false);
+                                       bool for_read = false, bool measure = true);
   void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);
   util::Result<std::vector<origin::DirEntry>> ListDir(const std::string& path, bool read_ahead);
   void ReadAheadListings(const std::string& dir, const std::vector<origin::DirEntry>& entries);
   util::Result<origin::Attr> OpenAttr(const std::string& path, bool measure);
   void OpenAhead(const std::string& path);
+  void RenewAhead(const std::string& path);
   void RememberOrder(const std::string& dir, const std::vector<origin::DirEntry>& entries);
   static constexpr size_t kOpenAhead = 8;  // Within the HTTP origin's 16 kept file starts.
   static constexpr int64_t kOpenAheadLatencyNs = 2'000'000;
-  // How long the origin takes to answer a reader's open (moving average): one answer of 16 ms
-  // or more turns opening ahead on.
-  std::atomic<int64_t> open_latency_ns_{0};
+  // How long the origin takes to answer a reader's request for attributes (moving average):
+  // one answer of 16 ms or more turns opening ahead and renewing ahead on.
+  std::atomic<int64_t> attr_latency_ns_{0};
 
   origin::Origin* const inner_;
   const std::string volume_key_;
@@ -109,6 +119,7 @@ class MetadataCachingOrigin final : public origin::Origin {
   std::map<std::string, Recent> recent_;  // Protected by mu_. By record key.
   std::set<std::string> reading_ahead_;   // Protected by mu_. Listings queued or in flight.
   std::set<std::string> described_dirs_;  // Protected by mu_. Listings that gave attributes.
+  std::set<std::string> renewing_;        // Protected by mu_. Paths with a renewal in flight.
   // The regular files of listed directories in listing order, and how far a reader opening
   // them in that order has got. Protected by mu_.
   struct DirFiles {

@@ -334,6 +334,45 @@ TEST_F(ListingAttrTest, OpeningFilesInListingOrderOpensTheNextOnesAhead) {
   EXPECT_EQ(mount.stats().opened_ahead.load(), first_pass + 8);
 }
 
+TEST_F(ListingAttrTest, AttributesOfAFileInUseAreRenewedBeforeTheyExpire) {
+  origin_.files["f"] = {100, 1000, "v", 5000};
+  origin_.files["g"] = {100, 1000, "v", 5000};
+  MetadataCacheOptions options{OriginPolicy::kStrict, 2s, 1h};
+  options.listing_readahead = 1;  // Renewals run in the readahead pool.
+  {
+    // An origin that answers at once: a renewal would only add requests, so none is made.
+    MetadataCachingOrigin fast(&origin_, "listing:", volume_, options);
+    ASSERT_TRUE(fast.GetAttrForRead("f").ok());
+    std::this_thread::sleep_for(600ms);  // Past a quarter of the timeout.
+    ASSERT_TRUE(fast.GetStatAttrInUse("f").ok());
+    EXPECT_EQ(fast.stats().attrs_renewed_ahead.load(), 0u);
+  }
+  origin_.attr_delay = 20ms;  // As a 20 ms round trip.
+  MetadataCachingOrigin mount(&origin_, "listing:", volume_, options);
+  ASSERT_TRUE(mount.GetAttrForRead("g").ok());
+  ASSERT_EQ(origin_.Asked("g"), 1);
+  const int conditional = origin_.conditional_requests.load();
+  ASSERT_TRUE(mount.GetStatAttrInUse("g").ok());  // Younger than a quarter: left alone.
+  std::this_thread::sleep_for(600ms);
+  ASSERT_TRUE(mount.GetStatAttrInUse("g").ok());  // From memory, and renewed behind it.
+  ASSERT_TRUE(mount.GetStatAttrInUse("g").ok());  // One renewal at a time.
+  for (int i = 0; i < 2000 && mount.stats().attrs_renewed_ahead.load() < 1; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(mount.stats().attrs_renewed_ahead.load(), 1u);
+  EXPECT_EQ(origin_.conditional_requests.load(), conditional + 1);  // Checked, version known.
+  // Past the first answer's timeout the renewed answer is still fresh: nobody waits for the
+  // origin.
+  std::this_thread::sleep_for(1500ms);
+  const uint64_t hits = mount.stats().hits.load();
+  auto attr = mount.GetStatAttr("g");
+  ASSERT_TRUE(attr.ok());
+  EXPECT_EQ(attr->version, "v");
+  EXPECT_EQ(mount.stats().hits.load(), hits + 1);
+  EXPECT_EQ(origin_.Asked("g"), 1);
+  EXPECT_EQ(origin_.conditional_requests.load(), conditional + 1);
+}
+
 TEST_F(ListingAttrTest, ListingADirectoryListsItsSubdirectoriesInTheBackground) {
   origin_.dirs = {"d1", "d2", "d3"};
   MetadataCacheOptions options{OriginPolicy::kStrict, 1h, 1h};

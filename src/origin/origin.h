@@ -85,6 +85,10 @@ class Origin {
   virtual util::Result<Attr> GetAttrForRead(const std::string& path) { return GetAttr(path); }
   // As GetAttr, for stat(2) only: may come from a directory listing, with an empty version.
   virtual util::Result<Attr> GetStatAttr(const std::string& path) { return GetAttr(path); }
+  // As GetStatAttr, for an open file that is being read: the kernel asks again each time its
+  // copy expires, and the reader waits for the answer. A caching layer may renew its answer
+  // in the background before that answer expires.
+  virtual util::Result<Attr> GetStatAttrInUse(const std::string& path) { return GetStatAttr(path); }
   virtual util::Result<std::vector<DirEntry>> ReadDir(const std::string& path) = 0;
   virtual util::Result<std::string> ReadLink(const std::string& path) = 0;
   virtual util::Result<FsStats> StatFs() = 0;
