@@ -7,8 +7,9 @@ Starts a private nginx on 127.0.0.1 serving a generated file (1 GiB by default),
   cold      dd through a fresh netcache mount (from the origin, copied into the cache)
   warm      dd through a new mount over the same cache (kernel page cache dropped)
   disk      dd of the cache's own data file (page cache dropped): the physical limit for warm
-  disk write  the file's bytes written O_DIRECT to a new file beside the cache: the cache disk's
-            rate for new data, which a cold read that is cached cannot beat
+  disk write  as many bytes written to a new file beside the cache as the cache writes them
+            (benchutil.disk_write_rate): the cache disk's rate for new data, which a cold read
+            that is cached cannot beat
 and prints a markdown table and JSON with throughputs, ratios, daemon CPU seconds and peak RSS, and
 the whole machine's busy CPU seconds per GiB for curl and the reads through the mount (nginx, the
 latency proxy and the reader included: on a small machine they all share its cores).
@@ -81,8 +82,7 @@ def main():
         start = time.monotonic()
         subprocess.run(["curl", "-s", "-o", "/dev/null", url + "big"], check=True)
         results["curl"] = {"seconds": time.monotonic() - start, "machine_cpu_s": busy_cpu_seconds() - busy0}
-        results["disk_write"] = {"seconds": args.size_mib / disk_write_rate(work, os.path.join(root, "big"),
-                                                                           args.size_mib)}
+        results["disk_write"] = {"seconds": args.size_mib / disk_write_rate(work, args.size_mib)}
 
         def read_through_mount(*counters):
             """Mounts, reads the file once, unmounts; the timing and the daemon's usage."""
