@@ -3,6 +3,7 @@
 import json
 import mmap
 import os
+import shutil
 import subprocess
 
 MIB = 1024 * 1024
@@ -88,3 +89,16 @@ def disk_write_rate(directory, size_mib, writers=4):
     finally:
         if os.path.exists(probe):
             os.unlink(probe)
+
+
+def ensure_tools(*packages):
+    """Installs the Debian packages of the named tools (each package's command has its name) when
+    missing, as the project's scripts install what they need; without root, says what to install."""
+    missing = [p for p in packages if shutil.which(p) is None]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(f"the benchmarks need {' '.join(missing)}: apt-get install {' '.join(missing)}")
+    print(f"installing {' '.join(missing)}", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                   env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))

@@ -33,7 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 from nginx import Nginx  # noqa: E402
 sys.path.insert(0, HERE)
-from benchutil import busy_cpu_seconds, disk_write_rate, drop_caches, prime_memory, proc_usage  # noqa: E402
+from benchutil import (busy_cpu_seconds, disk_write_rate, drop_caches, ensure_tools,  # noqa: E402
+                       prime_memory, proc_usage)
 from latency_proxy import LatencyProxy  # noqa: E402
 
 # NETCACHE=path picks another build (A/B runs).
@@ -58,6 +59,7 @@ def main():
     parser.add_argument("--mount-options", default="", help="extra netcache mount options")
     parser.add_argument("--no-prime", action="store_true", help="see benchutil.prime_memory")
     args = parser.parse_args()
+    ensure_tools("curl", "fio")
     prime_mib = 0 if args.no_prime else 2 * args.size_mib + 256
     work = tempfile.mkdtemp(prefix="nc-bench-")
     root, mnt, cache = (os.path.join(work, d) for d in ("root", "mnt", "cache"))
