@@ -90,7 +90,8 @@ struct stat StatOf(fuse_ino_t ino, const origin::Attr& attr) {
 // against them when they carry a version. `in_use`: the file has been opened (see
 // Origin::GetStatAttrInUse).
 util::Result<origin::Attr> FreshAttr(Session::Impl* impl, Node& node, bool in_use = false) {
-  auto attr = in_use ? impl->ctx.origin->GetStatAttrInUse(node.path) : impl->ctx.origin->GetStatAttr(node.path);
+  auto attr = in_use ? impl->ctx.origin->GetStatAttrInUse(node.path)
+                     : impl->ctx.origin->GetStatAttr(node.path);
   if (!attr.ok()) return attr;
   std::lock_guard lock(node.mu);
   if (node.file) {

@@ -284,8 +284,7 @@ util::Result<origin::Attr> MetadataCachingOrigin::OpenAttr(const std::string& pa
 // first bytes (HTTP: one GET each, kept by the origin) are there when it does. On a link with a
 // long round trip that turns one round trip per file into a fraction of one.
 void MetadataCachingOrigin::OpenAhead(const std::string& path) {
-  // Opening ahead hides round trips; where the origin answers at once it only costs CPU.
-  if (!ahead_pool_ || attr_latency_ns_.load(std::memory_order_relaxed) < kOpenAheadLatencyNs) return;
+  if (!WorthDoingAhead()) return;
   auto [dir, name] = origin::SplitPath(path);
   std::vector<std::string> ahead;
   {
@@ -359,10 +358,7 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttrInUse(const std::st
 // fetched while the reader waited (the kernel checks them on every read: auto_inval_data), 56-62k
 // with a timeout too long to expire, and 59-63k with renewals.
 void MetadataCachingOrigin::RenewAhead(const std::string& path) {
-  if (!ahead_pool_ || options_.ttl.count() == 0 ||
-      attr_latency_ns_.load(std::memory_order_relaxed) < kOpenAheadLatencyNs) {
-    return;
-  }
+  if (!WorthDoingAhead() || options_.ttl.count() == 0) return;
   const std::string key = "attr:" + path;
   origin::Attr known;
   {

@@ -65,7 +65,7 @@ class MetadataCachingOrigin final : public origin::Origin {
   util::Result<origin::Attr> GetStatAttr(const std::string& path) override;
   // Past a quarter of its attribute timeout, a regular file's answer is renewed in the
   // background (one renewal at a time per file) when the origin is slow to answer (see
-  // kOpenAheadLatencyNs): with the kernel asking at half the timeout, a file being read never
+  // kSlowOriginNs): with the kernel asking at half the timeout, a file being read never
   // waits for the origin's round trip. Strict as before: nothing older than the timeout is
   // served from memory.
   util::Result<origin::Attr> GetStatAttrInUse(const std::string& path) override;
@@ -99,10 +99,14 @@ class MetadataCachingOrigin final : public origin::Origin {
   void RenewAhead(const std::string& path);
   void RememberOrder(const std::string& dir, const std::vector<origin::DirEntry>& entries);
   static constexpr size_t kOpenAhead = 8;  // Within the HTTP origin's 16 kept file starts.
-  static constexpr int64_t kOpenAheadLatencyNs = 2'000'000;
   // How long the origin takes to answer a reader's request for attributes (moving average):
-  // one answer of 16 ms or more turns opening ahead and renewing ahead on.
+  // from kSlowOriginNs on (one answer of 16 ms gets there), work done ahead of readers (opening
+  // ahead, renewing ahead) hides round trips; below it, it would only cost CPU and requests.
+  static constexpr int64_t kSlowOriginNs = 2'000'000;
   std::atomic<int64_t> attr_latency_ns_{0};
+  bool WorthDoingAhead() const {
+    return ahead_pool_ && attr_latency_ns_.load(std::memory_order_relaxed) >= kSlowOriginNs;
+  }
 
   origin::Origin* const inner_;
   const std::string volume_key_;
