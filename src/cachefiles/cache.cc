@@ -163,9 +163,16 @@ class Cache final : public fscache::Backend {
     for (int slot = 0; slot < kSlots; ++slot) {
       std::string id = slot == 0 ? key : key + "#" + std::to_string(slot);
       std::string dir = dir_ + "/v-" + HexHash(id).substr(0, 20);
+      std::string lock_path = dir + "/lock";
+      std::string key_path = dir + "/volume.key";
+      // The cache was measured when it was opened; only what this creates is new. (Measuring it
+      // all again here walked every file of every volume at each mount.)
+      auto volume_files_bytes = [&] {
+        return AllocatedBytes(dir) + AllocatedBytes(lock_path) + AllocatedBytes(key_path);
+      };
+      const uint64_t bytes_before = volume_files_bytes();
       Status status = MakeDirs(dir);
       if (!status.ok()) return status;
-      std::string lock_path = dir + "/lock";
       int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno(errno, "cannot use cache directory " + dir_);
       // Another daemon's culler holds an unused volume's lock for a moment while it culls it:
@@ -183,13 +190,12 @@ class Cache final : public fscache::Backend {
                     dir_.c_str(), slot);
       }
       // For people looking at the cache: which origin this volume belongs to.
-      std::string key_path = dir + "/volume.key";
       if (FILE* f = std::fopen(key_path.c_str(), "w")) {
         std::fprintf(f, "%s\n", key.c_str());
         std::fclose(f);
       }
       space_.AddVolumeDir(dir);
-      space_.Rescan();  // Counts the volume's own directory and files.
+      space_.Charge(static_cast<int64_t>(volume_files_bytes()) - static_cast<int64_t>(bytes_before));
       return std::unique_ptr<fscache::BackendVolume>(new Volume(dir, fd, granule_, &space_));
     }
     return Status::Error(Code::kBusy, "the cache for this source in " + dir_ + " is in use by " +

@@ -53,6 +53,12 @@ void SortForCulling(std::vector<CullCandidate>* candidates) {
                    });
 }
 
+int64_t RescanIntervalNs(int64_t last_rescan_ns) {
+  constexpr int64_t kMinIntervalNs = 5'000'000'000LL;
+  constexpr int64_t kWalkShare = 100;  // The walk takes at most 1/kWalkShare of one core.
+  return std::max(kMinIntervalNs, last_rescan_ns * kWalkShare);
+}
+
 Space::Space(std::string dir, CullPolicy policy) : dir_(std::move(dir)), policy_(policy) {}
 
 Space::~Space() {
@@ -288,6 +294,7 @@ uint64_t Space::CullTo(uint64_t target_bytes) {
 
 void Space::Loop() noexcept {
   int64_t last_rescan = SteadyNs();
+  int64_t rescan_interval = RescanIntervalNs(0);
   for (;;) {
     {
       std::unique_lock lock(loop_mu_);
@@ -297,9 +304,11 @@ void Space::Loop() noexcept {
     }
     // Other daemons may write to the same directory: re-measure it now and then, so the quota
     // is one for all of them.
-    if (SteadyNs() - last_rescan > 5'000'000'000LL) {
+    if (SteadyNs() - last_rescan > rescan_interval) {
+      int64_t start = SteadyNs();
       Rescan();
       last_rescan = SteadyNs();
+      rescan_interval = RescanIntervalNs(last_rescan - start);
     }
     FsFree free = MeasureFree();
     stopped_below_stop_.store(free.blocks_pct < policy_.bstop || free.files_pct < policy_.fstop,

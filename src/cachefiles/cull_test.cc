@@ -36,6 +36,16 @@ TEST(CullPolicyTest, ThresholdsMustBeOrdered) {
   EXPECT_NE(CheckPolicy({0, 7, 5, 1, 7, 5, -1}), "");
 }
 
+TEST(CullRescanTest, WalkingTheWholeCacheTakesAtMostOnePercentOfACore) {
+  constexpr int64_t kSecond = 1'000'000'000;
+  EXPECT_EQ(RescanIntervalNs(0), 5 * kSecond);  // Small caches: as often as before.
+  for (int64_t walk : {kSecond / 1000, kSecond / 20, kSecond / 2, 3 * kSecond, 60 * kSecond}) {
+    EXPECT_GE(RescanIntervalNs(walk), 5 * kSecond) << walk;
+    EXPECT_GE(RescanIntervalNs(walk), 100 * walk) << walk;
+  }
+  EXPECT_EQ(RescanIntervalNs(kSecond / 2), 50 * kSecond);  // 200,000 files here.
+}
+
 class CullTest : public ::testing::Test {
  protected:
   // A cache of at most `cache_size` bytes, the other thresholds at their defaults.
@@ -61,6 +71,16 @@ class CullTest : public ::testing::Test {
       }
       ASSERT_TRUE(object->Write(0, ObjectBytes()).ok());
     }
+  }
+  // What du counts: the allocated blocks of the cache directory and everything under it.
+  uint64_t DuBytes() const {
+    struct stat st;
+    uint64_t total = ::lstat(dir_.c_str(), &st) == 0 ? st.st_blocks * 512 : 0;
+    for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+      EXPECT_EQ(::lstat(entry.path().c_str(), &st), 0) << entry.path();
+      total += st.st_blocks * 512;
+    }
+    return total;
   }
   bool Cached(fscache::BackendVolume& volume, int i) {
     auto object = std::move(*volume.OpenObject("f" + std::to_string(i), "v", kObjectSize));
@@ -201,17 +221,29 @@ TEST_F(CullTest, AccountingAgreesWithTheFileSystem) {
   Fill(*volume, 5, {1, 1, 1, 1, 1});
   ASSERT_TRUE(volume->PutMetadata("dir:", {"listing", 1}).ok());
   uint64_t counted = backend->Stats().bytes_used;
-  uint64_t measured = 0;
-  for (auto& entry : fs::recursive_directory_iterator(dir_)) {
-    struct stat st;
-    ASSERT_EQ(::lstat(entry.path().c_str(), &st), 0);
-    measured += st.st_blocks * 512;
-  }
-  struct stat top;
-  ::lstat(dir_.c_str(), &top);
-  measured += top.st_blocks * 512;
+  const uint64_t measured = DuBytes();
   EXPECT_NEAR(static_cast<double>(counted), static_cast<double>(measured), measured * 0.01);
   EXPECT_EQ(backend->Stats().objects, 5u);
+}
+
+// The cache is measured once when it is opened; a volume created later is charged for its own
+// files instead of the whole cache being walked again.
+TEST_F(CullTest, AccountingAgreesWithTheFileSystemAfterANewVolumeJoins) {
+  {
+    auto backend = std::move(*OpenCache(dir_.string(), kGranule));
+    auto volume = std::move(*backend->AcquireVolume("first"));
+    Fill(*volume, 5, {1, 1, 1, 1, 1});
+  }
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule));
+  const uint64_t opened = backend->Stats().bytes_used;
+  EXPECT_GE(opened, 5 * kObjectSize);
+  auto volume = std::move(*backend->AcquireVolume("second"));
+  auto again = std::move(*backend->AcquireVolume("first"));  // Exists: adds nothing.
+  Fill(*volume, 2, {1, 1});
+  const uint64_t measured = DuBytes();
+  EXPECT_GT(backend->Stats().bytes_used, opened + 2 * kObjectSize);
+  EXPECT_NEAR(static_cast<double>(backend->Stats().bytes_used), static_cast<double>(measured), measured * 0.01);
+  EXPECT_EQ(backend->Stats().objects, 7u);
 }
 
 }  // namespace
