@@ -125,14 +125,17 @@ class HttpOrigin final : public Origin {
     bool redirected_to_dir = !IsFileReply(head) && (status.ok() || head.status == 403);
     if (redirected_to_dir) return DirAttr();
     if (status.ok()) return FileAttr(head);
-    if (status.code() == Code::kNotFound && known != FileType::kRegular) {
-      // Listings off: a directory answers at its slash URL (403 when it has no index).
-      HttpResponse dir = client_.Perform({UrlOf(path, true), true, {}, nullptr});
-      if ((dir.curl_code == CURLE_OK && dir.status >= 200 && dir.status < 300) || dir.status == 403) {
-        return DirAttr();
-      }
+    // Listings off: a directory answers at its slash URL.
+    if (status.code() == Code::kNotFound && known != FileType::kRegular && IsDirectoryAt(path)) {
+      return DirAttr();
     }
     return status;
+  }
+
+  // A HEAD of `path`'s slash URL: a directory answers there (403 when it has no index).
+  bool IsDirectoryAt(const std::string& path) {
+    HttpResponse dir = client_.Perform({UrlOf(path, true), true, {}, nullptr});
+    return (dir.curl_code == CURLE_OK && dir.status >= 200 && dir.status < 300) || dir.status == 403;
   }
 
   // A ranged GET of the first kOpenPrefix bytes instead of a HEAD: its headers carry the same
@@ -190,6 +193,9 @@ class HttpOrigin final : public Origin {
     Validator validator = ParseVersion(known.version);
     bool etag = known.version.rfind("etag:", 0) == 0;
     bool dated = known.version.rfind("lm:", 0) == 0;
+    // A directory seen before is asked about at its slash URL: its plain name is redirected
+    // there, which cost a second round trip each time its attributes expired.
+    if (!path.empty() && known.type == FileType::kDirectory && IsDirectoryAt(path)) return DirAttr();
     if (path.empty() || known.type != FileType::kRegular || (!etag && !dated)) return GetAttr(path);
     std::string url = UrlOf(path, false);
     HttpRequest request{url, /*head=*/true, {}, nullptr};

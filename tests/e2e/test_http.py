@@ -6,7 +6,6 @@ import os
 import random
 import shutil
 import subprocess
-import threading
 import time
 import unittest
 
@@ -320,21 +319,41 @@ class HttpMetadataTest(HttpTestCase):
         self.assertEqual(self.read_mounted("d1/f5"), new)
         self.assertEqual(self.read_mounted("d1/f6"), self.files["d1/f6"])
 
-    def test_expired_attributes_are_revalidated_with_a_conditional_request(self):
+    def requests_after_expiry(self, access):
+        """Mounts with a 0.3 s attribute timeout and runs `access`; then, once the attributes
+        expired, runs it again on that mount and after a remount. The requests of each rerun."""
         self.mount_url(self.nginx.url, "--attr-timeout", "0.3")
-        self.assertEqual(self.read_mounted("d0/f3"), self.files["d0/f3"])
-        origin_bytes = self.stats()["bytes_from_origin"]
+        access()
+        reruns = []
         for remount in [False, True]:
             if remount:
                 self.umount()
                 self.mount_url(self.nginx.url, "--attr-timeout", "0.3")
             time.sleep(0.4)
             mark = self.mark()
-            self.assertEqual(self.read_mounted("d0/f3"), self.files["d0/f3"])
-            self.assertIn(("HEAD", "/d0/f3", 304), self.requests_since(mark))
-        self.assertEqual(self.stats()["bytes_from_origin"], 0)  # The remount read all from cache.
-        self.assertGreater(origin_bytes, 0)
+            access()
+            reruns.append(self.requests_since(mark))
+        return reruns
 
+    def test_expired_attributes_are_revalidated_with_a_conditional_request(self):
+        origin_bytes = []
+
+        def read():
+            self.assertEqual(self.read_mounted("d0/f3"), self.files["d0/f3"])
+            origin_bytes.append(self.stats()["bytes_from_origin"])
+        for requests in self.requests_after_expiry(read):
+            self.assertIn(("HEAD", "/d0/f3", 304), requests)
+        self.assertGreater(origin_bytes[0], 0)
+        self.assertEqual(origin_bytes[2], 0)  # The remount read all from cache.
+
+    def test_a_known_directory_is_revalidated_at_its_slash_url_in_one_request(self):
+        """Its plain name is redirected to the slash URL: two round trips where one does."""
+        def access():
+            self.assertTrue(os.path.isdir(os.path.join(self.mnt, "d1")))
+            self.assertEqual(self.read_mounted("d1/f2"), self.files["d1/f2"])
+        for requests in self.requests_after_expiry(access):
+            self.assertIn(("HEAD", "/d1/", 200), requests)
+            self.assertNotIn(("HEAD", "/d1", 301), requests)
 
     def test_stat_does_not_change_while_a_file_is_read(self):
         """As tar checks ("file changed as we read it"): ctime and size before and after a read
