@@ -5,7 +5,6 @@ import os
 import re
 import shlex
 import subprocess
-import time
 import unittest
 
 from harness import NETCACHE, MountTestCase, random_bytes, run
