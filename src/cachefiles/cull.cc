@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -59,7 +60,33 @@ int64_t RescanIntervalNs(int64_t last_rescan_ns) {
   return std::max(kMinIntervalNs, last_rescan_ns * kWalkShare);
 }
 
-Space::Space(std::string dir, CullPolicy policy) : dir_(std::move(dir)), policy_(policy) {}
+size_t DefaultOpenObjects() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 8192;
+  return std::clamp<size_t>(static_cast<size_t>(limit.rlim_cur) / 8, 16, 8192);
+}
+
+Space::Space(std::string dir, CullPolicy policy)
+    : dir_(std::move(dir)),
+      policy_(policy),
+      open_budget_(policy.open_objects != 0 ? policy.open_objects : DefaultOpenObjects()) {}
+
+void Space::TrimOpen() {
+  if (open_objects_.load(std::memory_order_relaxed) <= open_budget_) return;
+  std::lock_guard lock(mu_);
+  size_t open = open_objects_.load(std::memory_order_relaxed);
+  if (open <= open_budget_) return;  // Another thread trimmed meanwhile.
+  // Down to 7/8 of the budget, so that a stream of new files does not scan live_ for each one.
+  size_t excess = open - open_budget_ * 7 / 8;
+  std::vector<std::pair<int64_t, Object*>> idle;
+  for (auto& [path, object] : live_) {
+    if (object->Parkable()) idle.emplace_back(object->FilesUsedNs(), object);
+  }
+  std::sort(idle.begin(), idle.end());
+  for (size_t i = 0; i < idle.size() && excess > 0; ++i) {
+    if (idle[i].second->ParkIfIdle()) --excess;
+  }
+}
 
 Space::~Space() {
   {

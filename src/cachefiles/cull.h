@@ -36,7 +36,15 @@ struct CullPolicy {
   uint64_t cache_size = 0;  // Bytes; 0: no limit but the file system's.
   double brun = 7, bcull = 5, bstop = 1;
   double frun = 7, fcull = 5, fstop = 1;
+  // How many objects may keep their files open at once (up to three descriptors each); 0: an
+  // eighth of the process's descriptor limit (see DefaultOpenObjects).
+  size_t open_objects = 0;
 };
+
+// An eighth of RLIMIT_NOFILE's soft limit, between 16 and 8192: the kernel keeps every inode it
+// has seen, and with it our object, so without a bound a tree of 500 files read through a mount
+// used up the 1024 descriptors a shell gives by default and further files failed with EIO.
+size_t DefaultOpenObjects();
 
 // Empty when the policy makes sense, else what is wrong with it.
 std::string CheckPolicy(const CullPolicy& policy);
@@ -90,6 +98,16 @@ class Space {
   // One culling pass now, until usage <= target_bytes (and the run thresholds hold). Returns
   // the bytes freed.
   uint64_t CullTo(uint64_t target_bytes);
+  // Objects keep their files open while they have any: the count of those, kept within the
+  // budget (policy.open_objects) by closing the files of the least recently used idle objects
+  // (Object::ParkIfIdle), which reopen them at their next I/O. CountOpen() only counts, so an
+  // object may call it under its own lock; TrimOpen() parks, and must be called without it.
+  void CountOpen(int delta) {
+    open_objects_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+  }
+  void TrimOpen();
+  size_t open_objects() const { return open_objects_.load(std::memory_order_relaxed); }
+
   // Re-measures the directory (corrects drift from files we do not charge for, and counts other
   // daemons' volumes, which share the size limit). Walks every file: see RescanIntervalNs.
   void Rescan();
@@ -113,6 +131,8 @@ class Space {
 
   const std::string dir_;
   const CullPolicy policy_;
+  const size_t open_budget_;
+  std::atomic<size_t> open_objects_{0};
   std::atomic<int64_t> usage_{0};
   std::atomic<uint64_t> objects_{0};
   std::atomic<bool> stopped_below_stop_{false};  // Refreshed by the culler and by Admit().

@@ -246,5 +246,78 @@ TEST_F(CullTest, AccountingAgreesWithTheFileSystemAfterANewVolumeJoins) {
   EXPECT_EQ(backend->Stats().objects, 7u);
 }
 
+std::span<const std::byte> BytesOf(const std::string& s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+std::span<std::byte> BufferOf(std::string& s) {
+  return {reinterpret_cast<std::byte*>(s.data()), s.size()};
+}
+
+size_t OpenDescriptors() {
+  return static_cast<size_t>(
+      std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator()));
+}
+
+// The kernel keeps the inodes it has seen, and netfs an object for each: without a budget a
+// daemon reading a tree of 500 files ran out of its 1024 descriptors and failed reads with EIO.
+TEST_F(CullTest, ObjectsBeyondTheDescriptorBudgetCloseTheirFilesAndReopenThemWhenUsed) {
+  CullPolicy policy;
+  policy.open_objects = 4;
+  auto backend = std::move(*OpenCache(dir_.string(), kGranule, policy));
+  auto volume = std::move(*backend->AcquireVolume("v"));
+  const size_t before = OpenDescriptors();
+  constexpr int kObjects = 40;
+  // Distinct bytes per object, exactly kObjectSize of them.
+  auto bytes_of = [](int i) {
+    std::string bytes = std::to_string(i) + std::string(kObjectSize, static_cast<char>('a' + i));
+    return bytes.substr(0, kObjectSize);
+  };
+  std::vector<std::unique_ptr<fscache::BackendObject>> objects;
+  for (int i = 0; i < kObjects; ++i) {
+    std::string data = bytes_of(i);
+    objects.push_back(std::move(*volume->OpenObject("f" + std::to_string(i), "v", data.size())));
+    objects.back()->Use();
+    ASSERT_TRUE(objects.back()->Write(0, BytesOf(data)).ok());
+    objects.back()->Unuse();
+    // Two descriptors per small object; a few more while one is over the budget.
+    ASSERT_LE(OpenDescriptors(), before + 2 * 4 + 4) << i;
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kObjects; ++i) {
+      std::string want = bytes_of(i), got(want.size(), '\0');
+      ASSERT_TRUE(objects[i]->Read(0, BufferOf(got)).ok()) << i;
+      EXPECT_EQ(got, want) << i;
+      objects[i]->Use();  // Reopened for its access record too.
+      objects[i]->Unuse();
+    }
+    EXPECT_LE(OpenDescriptors(), before + 2 * 4 + 4);
+  }
+  EXPECT_EQ(backend->Stats().objects, static_cast<uint64_t>(kObjects));
+  // Files removed by hand while their objects are parked: no data (never wrong bytes), and
+  // each takes new data again.
+  for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+    auto ext = entry.path().extension();
+    if (ext == ".data" || ext == ".meta") fs::remove(entry.path());
+  }
+  int missing = 0;
+  for (int i = 0; i < kObjects; ++i) {
+    std::string want = bytes_of(i), got(want.size(), '\0');
+    if (objects[i]->Read(0, BufferOf(got)).ok()) {
+      EXPECT_EQ(got, want) << i;  // Still open: its unlinked files still hold its bytes.
+    } else {
+      ++missing;
+    }
+  }
+  EXPECT_GE(missing, kObjects - 4);
+  for (int i = 0; i < kObjects; ++i) {
+    std::string data = bytes_of(i + 1), got(data.size(), '\0');
+    ASSERT_TRUE(objects[i]->Invalidate("v2", data.size()).ok()) << i;
+    ASSERT_TRUE(objects[i]->Write(0, BytesOf(data)).ok()) << i;
+    ASSERT_TRUE(objects[i]->Read(0, BufferOf(got)).ok()) << i;
+    EXPECT_EQ(got, data) << i;
+  }
+  EXPECT_LE(OpenDescriptors(), before + 2 * 4 + 4);
+}
+
 }  // namespace
 }  // namespace cachefiles

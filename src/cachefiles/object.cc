@@ -37,6 +37,12 @@ int64_t RealtimeNs() {
       .count();
 }
 
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Consumes `n` bytes of a partly done preadv/pwritev from iov[first...]; the new first entry.
 size_t Advance(std::vector<struct iovec>& iov, size_t first, uint64_t n) {
   while (n > 0 && first < iov.size()) {
@@ -93,6 +99,7 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
   object->meta_fd_ =
       ::open((base_path + ".meta").c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (object->meta_fd_ < 0) return Status::FromErrno(errno, "open " + base_path + ".meta");
+  object->SetFilesOpen(true);
   auto bytes = ReadWholeFile(object->meta_fd_);
   if (!bytes.ok()) return bytes.status();
   DecodedMetadata decoded = DecodeMetadata(*bytes);
@@ -107,9 +114,12 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
   if (!matches) {
     Status status = object->Reset();
     if (!status.ok()) return status;
-    std::lock_guard lock(object->mu_);
-    object->Recharge();
-    object->ready_ = true;
+    {
+      std::lock_guard lock(object->mu_);
+      object->Recharge();
+      object->ready_ = true;
+    }
+    if (space != nullptr) space->TrimOpen();
     return object;
   }
   if (decoded.bad_records != 0) {
@@ -124,13 +134,16 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
     object->bytes_present_ += record.len;
   }
   object->reused_ = !object->granules_.empty();
-  std::lock_guard lock(object->mu_);
-  if (decoded.records > 2 * object->granules_.size() + 64) {
-    Status status = object->RewriteMetadata();  // Compact a journal grown by access records.
-    if (!status.ok()) return status;
+  {
+    std::lock_guard lock(object->mu_);
+    if (decoded.records > 2 * object->granules_.size() + 64) {
+      Status status = object->RewriteMetadata();  // Compact a journal grown by access records.
+      if (!status.ok()) return status;
+    }
+    object->Recharge();
+    object->ready_ = true;
   }
-  object->Recharge();
-  object->ready_ = true;
+  if (space != nullptr) space->TrimOpen();
   return object;
 }
 
@@ -139,6 +152,71 @@ Object::~Object() {
   if (space_ != nullptr) space_->Unregister(base_path_, this);
   CloseData();
   if (meta_fd_ >= 0) ::close(meta_fd_);
+  SetFilesOpen(false);
+}
+
+void Object::SetFilesOpen(bool open) {
+  if (open) files_used_ns_.store(SteadyNs(), std::memory_order_relaxed);
+  if (files_open_.exchange(open, std::memory_order_relaxed) != open && space_ != nullptr) {
+    space_->CountOpen(open ? 1 : -1);
+  }
+}
+
+std::shared_lock<std::shared_mutex> Object::LockShared(Status* status) {
+  for (;;) {
+    std::shared_lock shared(mu_);
+    if (!parked_) {
+      files_used_ns_.store(SteadyNs(), std::memory_order_relaxed);
+      return shared;
+    }
+    shared.unlock();
+    {
+      std::lock_guard lock(mu_);
+      if (parked_) {
+        *status = Unpark();
+        if (!status->ok()) return {};
+      }
+    }
+    // Without our lock (Space's comes first); it parks the least recently used, not us.
+    if (space_ != nullptr) space_->TrimOpen();
+  }
+}
+
+bool Object::ParkIfIdle() {
+  if (!Parkable()) return false;
+  // Never waits: an object whose lock is held has I/O under way, and is not idle.
+  std::unique_lock lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock() || uses_.load(std::memory_order_relaxed) > 0 || parked_ || retired_) {
+    return false;
+  }
+  CloseData();
+  ::close(meta_fd_);
+  meta_fd_ = -1;
+  parked_ = true;
+  SetFilesOpen(false);
+  return true;
+}
+
+Status Object::Unpark() {
+  // Not created again: files gone since (removed by hand, say) mean no data, as after a cull.
+  data_fd_ = ::open((base_path_ + ".data").c_str(), O_RDWR | O_CLOEXEC);
+  if (data_fd_ >= 0) {
+    meta_fd_ = ::open((base_path_ + ".meta").c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  }
+  if (data_fd_ < 0 || meta_fd_ < 0) {
+    int err = errno;
+    CloseData();
+    if (meta_fd_ >= 0) ::close(meta_fd_);
+    meta_fd_ = -1;
+    if (err != ENOENT) return Status::FromErrno(err, "reopen " + base_path_);
+    parked_ = false;
+    Retire();
+    return Status::Ok();
+  }
+  OpenDirect();
+  parked_ = false;
+  SetFilesOpen(true);
+  return Status::Ok();
 }
 
 // Cache hits are read O_DIRECT into the folios, as the kernel's cachefiles reads (IOCB_DIRECT).
@@ -181,7 +259,12 @@ void Object::Unuse() {
 void Object::AppendAccessRecord() {
   // Shared, like a write's records: a file closed while its cache writes still run would wait
   // for a moment with none of them in flight.
-  std::shared_lock lock(mu_);
+  Status opened;
+  std::shared_lock lock = LockShared(&opened);
+  if (!lock.owns_lock()) {
+    NC_LOG_DEBUG("access record not kept: %s", opened.ToString().c_str());
+    return;
+  }
   std::lock_guard records(records_mu_);
   if (retired_) return;
   std::string record = EncodeAccess(Access());
@@ -220,9 +303,16 @@ uint64_t Object::CullIfIdle() {
   if (uses_.load(std::memory_order_relaxed) > 0 || retired_) return 0;
   uint64_t freed = allocated_;
   for (const char* suffix : {".data", ".meta"}) ::unlink((base_path_ + suffix).c_str());
+  parked_ = false;
+  Retire();
+  return freed;
+}
+
+void Object::Retire() {
   CloseData();
-  ::close(meta_fd_);
+  if (meta_fd_ >= 0) ::close(meta_fd_);
   meta_fd_ = -1;
+  SetFilesOpen(false);
   granules_.clear();
   bytes_present_ = 0;
   retired_ = true;
@@ -231,7 +321,6 @@ uint64_t Object::CullIfIdle() {
     space_->CountObject(-1);
   }
   allocated_ = 0;
-  return freed;
 }
 
 Status Object::Revive() {
@@ -242,6 +331,7 @@ Status Object::Revive() {
   Status status = RewriteMetadata();  // Opens meta_fd_.
   if (!status.ok()) return status;
   retired_ = false;
+  SetFilesOpen(true);
   if (space_ != nullptr) space_->CountObject(1);
   Recharge();
   return Status::Ok();
@@ -318,7 +408,9 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
   uint64_t bad_index = 0;
   int err = 0;
   {
-    std::shared_lock lock(mu_);
+    Status opened;
+    std::shared_lock lock = LockShared(&opened);
+    if (!lock.owns_lock()) return opened;
     resets_seen = resets_;
     const uint64_t g = header_.granule_size;
     if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache read");
@@ -383,7 +475,8 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
   }
   std::unique_lock lock(mu_);
   // Not already discarded (and maybe refilled) by another reader, nor culled meanwhile.
-  if (resets_ == resets_seen && !retired_) {
+  Status opened = parked_ ? Unpark() : Status::Ok();
+  if (opened.ok() && resets_ == resets_seen && !retired_) {
     NC_LOG_WARN("cache object %s: granule %llu failed verification%s%s; discarding it",
                 base_path_.c_str(), static_cast<unsigned long long>(bad_index),
                 err > 0 ? ": " : "", err > 0 ? std::strerror(err) : "");
@@ -401,7 +494,9 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
 // subrequests. (Recording under the exclusive lock instead waited for every other writer's
 // I/O: longer than the I/O itself.)
 Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) {
-  std::shared_lock shared(mu_);
+  Status opened;
+  std::shared_lock shared = LockShared(&opened);
+  if (!shared.owns_lock()) return opened;
   const uint64_t g = header_.granule_size;
   if (pos % g != 0) return Status::Error(Code::kInvalidArgument, "unaligned cache write");
   // Whole granules only: a partial one would be recorded as present but never be whole. A
@@ -440,7 +535,9 @@ Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>
         if (!revived.ok()) return revived;
       }
     }
-    shared.lock();
+    if (space_ != nullptr) space_->TrimOpen();
+    shared = LockShared(&opened);  // Parked again meanwhile: reopened.
+    if (!shared.owns_lock()) return opened;
   }
   // Data first, then the records that vouch for it: see the top of this file.
   Status status;
@@ -502,6 +599,10 @@ Status Object::Invalidate(const std::string& aux, uint64_t object_size) {
   std::lock_guard lock(mu_);
   header_.aux = aux;
   header_.object_size = object_size;
+  if (parked_) {
+    Status opened = Unpark();
+    if (!opened.ok()) return opened;
+  }
   if (retired_) return Status::Ok();  // No data; the next write starts afresh.
   OpenDirect();  // The new version may be large enough for direct reads.
   Status status = Reset();
@@ -514,6 +615,10 @@ Status Object::Resize(uint64_t object_size) {
   // A granule survives only if it is whole below both sizes: the old last (short) granule, or
   // one the new EOF cuts through, would no longer match its record's length.
   uint64_t keep = std::min(header_.object_size, object_size) / header_.granule_size;
+  if (parked_) {
+    Status opened = Unpark();
+    if (!opened.ok()) return opened;
+  }
   if (retired_) {
     header_.object_size = object_size;
     return Status::Ok();

@@ -47,6 +47,16 @@ class Object final : public fscache::BackendObject {
   AccessRecord Access() const;
   uint64_t CullIfIdle();
 
+  // For Space's descriptor budget. ParkIfIdle() closes the files of an object no file handle
+  // uses and no I/O holds (it never waits for one), keeping them on disk; the next I/O reopens
+  // them. Parkable() is a hint, read without the lock.
+  bool Parkable() const {
+    return ready_.load(std::memory_order_acquire) && uses_.load(std::memory_order_relaxed) == 0 &&
+           files_open_.load(std::memory_order_relaxed);
+  }
+  int64_t FilesUsedNs() const { return files_used_ns_.load(std::memory_order_relaxed); }
+  bool ParkIfIdle();
+
   // True when Open() found usable data from an earlier run.
   bool reused() const { return reused_; }
 
@@ -66,6 +76,15 @@ class Object final : public fscache::BackendObject {
   void AppendAccessRecord();
   // Recreates the files of a retired object. REQUIRES: mu_ exclusive.
   util::Status Revive();
+  // Closes the files and forgets the granules (culled, or found gone). REQUIRES: mu_ exclusive.
+  void Retire();
+  // Reopens a parked object's files; if they are gone, retires it. REQUIRES: mu_ exclusive.
+  util::Status Unpark();
+  // mu_ shared, with the files open unless the object is retired (a parked object is reopened
+  // first). On failure to reopen, returns no lock and sets *status.
+  std::shared_lock<std::shared_mutex> LockShared(util::Status* status);
+  // The files were opened (Open, Unpark, Revive) or closed: counted in space_.
+  void SetFilesOpen(bool open);
   // Opens direct_fd_ on the data file if not open and the object is large enough for direct
   // reads; leaves it -1 where the filesystem refuses. REQUIRES: mu_ or not yet shared.
   void OpenDirect();
@@ -103,6 +122,9 @@ class Object final : public fscache::BackendObject {
   int meta_fd_ = -1;  // O_APPEND; replaced by RewriteMetadata(). Protected by mu_.
   bool reused_ = false;
   bool retired_ = false;  // Protected by mu_. Files removed by the culler; fds closed.
+  bool parked_ = false;   // Protected by mu_. Files kept, fds closed for the descriptor budget.
+  std::atomic<bool> files_open_{false};  // Written under mu_ exclusive (or before sharing).
+  std::atomic<int64_t> files_used_ns_{0};  // Steady clock: the descriptor budget's LRU.
   uint64_t resets_ = 0;   // Protected by mu_. Counts Reset(), so a late verdict hits no newer data.
   std::atomic<int> uses_{0};
   std::atomic<uint64_t> opens_{0};

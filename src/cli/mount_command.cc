@@ -3,6 +3,7 @@
 // layers (origin, cache, page cache, netfs, FUSE) and serves the mount, in the background by
 // default. The command returns only once the mount is up, or with the reason it is not.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,9 +196,22 @@ util::Result<origin::HttpClientOptions> HttpOptionsOf(const MountArgs& args) {
   return options;
 }
 
+// Shells and services start with a soft limit of 1024 descriptors and a much higher hard one;
+// the cache's budget of open objects is an eighth of the soft limit (cachefiles::
+// DefaultOpenObjects), so take what the hard limit allows. Best effort.
+void RaiseDescriptorLimit() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    NC_LOG_DEBUG("descriptor limit not raised: %s", std::strerror(errno));
+  }
+}
+
 // The daemon's body. `ready_fd` receives one byte once mounted (or is closed on failure).
 int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   if (args.debug) util::SetLogLevel(util::LogLevel::kDebug);
+  RaiseDescriptorLimit();
   std::unique_ptr<fscache::Backend> backend;
   if (!args.no_cache) {
     cachefiles::CullPolicy policy = args.cull;

@@ -3,11 +3,12 @@
 read-only cache disk. Reads must always stay correct; the cache only loses entries."""
 import errno
 import os
+import resource
 import subprocess
 import time
 import unittest
 
-from harness import MountTestCase, random_bytes, run
+from harness import NETCACHE, MountTestCase, random_bytes, run
 
 MIB = 1024 * 1024
 
@@ -221,6 +222,43 @@ class FewInodesTest(TmpfsCacheTestCase):
         self.assertGreater(free_files_pct(), 2)
         for rel, data in list(files.items())[:20]:
             self.assertEqual(self.read_mounted(rel), data, rel)
+
+
+class DescriptorLimitTest(MountTestCase):
+    """The kernel keeps an inode for every file it has seen, and the daemon a cache object for
+    each: with the 1024 descriptors a shell gives, reading a tree of 500 files failed with EIO.
+    The daemon here gets 256 (soft and hard, so it cannot raise them) and reads 1200 files."""
+
+    def mount_limited(self):
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        subprocess.run([NETCACHE, "mount", self.origin, self.mnt, "--cache-dir", self.cache,
+                        "--attr-timeout", "60"], check=True, capture_output=True, timeout=60,
+                       preexec_fn=limit)
+        self.mounted.append(self.mnt)
+        pid = self.daemon_pid()
+        with open(f"/proc/{pid}/limits") as f:
+            self.assertIn("256", next(line for line in f if line.startswith("Max open files")))
+        return pid
+
+    def test_thousands_of_files_are_read_and_cached_within_the_limit(self):
+        files = {f"d{i % 12}/f{i}": random_bytes(2000 + 7 * i, 900 + i) for i in range(1200)}
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        for warm in [False, True]:
+            pid = self.mount_limited()
+            for rel, data in files.items():
+                self.assertEqual(self.read_mounted(rel), data, rel)
+            self.assertLess(len(os.listdir(f"/proc/{pid}/fd")), 256)
+            stats = self.stats()
+            self.assertEqual(stats["cache_open_errors"], 0)
+            self.assertEqual(stats["origin_errors"], 0)
+            if warm:  # Every file from the cache, through objects reopened on demand.
+                self.assertEqual(stats["bytes_from_origin"], 0)
+                self.assertEqual(stats["bytes_from_cache"], sum(len(d) for d in files.values()))
+            else:
+                self.wait_for(lambda: self.stats()["cache_files"] == len(files), "every file cached")
+            self.umount()
 
 
 class CacheDiskTurnsReadOnlyTest(MountTestCase):

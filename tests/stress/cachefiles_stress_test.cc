@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Stress: one cache object written, read, invalidated, resized, culled and corrupted at once.
+// Stress: one cache object written, read, invalidated, resized, culled, parked (its files
+// closed for the descriptor budget, reopened by the next I/O) and corrupted at once.
 // Writes, reads and lookups all run under the object's shared lock (records under a mutex of
 // their own), resets, resizes and culls under the exclusive one; every read that succeeds must
 // return bytes of the version current while it ran. Bounded in time and count; run under TSan
@@ -54,19 +55,24 @@ struct AlignedBuffer {
 
 TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesAndCulls) {
   testutil::ScratchDir dir("cachefiles-stress");
-  auto backend = std::move(*OpenCache(dir.path().string(), kGranule));
+  CullPolicy policy;
+  policy.open_objects = 1;  // A second object's I/O parks this one whenever it is idle.
+  auto backend = std::move(*OpenCache(dir.path().string(), kGranule, policy));
   auto volume = std::move(*backend->AcquireVolume("stress"));
   auto opened = volume->OpenObject("f", "v0", kLargeSize);
   ASSERT_TRUE(opened.ok());
   std::unique_ptr<fscache::BackendObject> handle = std::move(*opened);
   auto* object = static_cast<Object*>(handle.get());
+  std::unique_ptr<fscache::BackendObject> other =
+      std::move(*volume->OpenObject("g", "v0", kGranule));
+  const std::vector<std::byte> other_bytes(kGranule, std::byte{0x42});
 
   // The cookie's role (fscache.cc): I/O holds it shared and checks the version; a version
   // change or resize holds it exclusive. The culler and corruption do not take it.
   std::shared_mutex cookie;
   uint64_t version = 0;          // Protected by cookie.
   uint64_t size = kLargeSize;    // Protected by cookie.
-  std::atomic<uint64_t> good_reads{0}, writes{0}, wrong{0}, changes{0}, culls{0};
+  std::atomic<uint64_t> good_reads{0}, writes{0}, wrong{0}, changes{0}, culls{0}, parks{0};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   auto running = [&] { return std::chrono::steady_clock::now() < deadline; };
 
@@ -125,9 +131,16 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
       object->Use();  // A file opened and closed: its close appends an access record.
       object->Unuse();
-      if (rng() % 2 == 0) {
-        culls += object->CullIfIdle() > 0;  // Never in use here: removes its files.
-        continue;
+      switch (rng() % 3) {
+        case 0:
+          culls += object->CullIfIdle() > 0;  // Never in use here: removes its files.
+          continue;
+        case 1:
+          parks += object->ParkIfIdle();  // Skipped while any I/O holds the object.
+          EXPECT_TRUE(other->Write(0, other_bytes).ok());  // Reopens it, parking `object`.
+          continue;
+        default:
+          break;
       }
       // A flipped byte on disk, as from a failing drive: reads must catch it.
       for (auto& entry : fs::recursive_directory_iterator(dir.path())) {
@@ -158,6 +171,7 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
   EXPECT_GT(writes.load(), 0u);
   EXPECT_GT(changes.load(), 0u);
   EXPECT_GT(culls.load(), 0u);
+  EXPECT_GT(parks.load(), 0u);
 }
 
 }  // namespace
