@@ -281,6 +281,9 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   options.debug = args.debug;
   options.max_threads = args.fuse_threads;
   options.metrics_listen = args.metrics_listen;
+  // As many closed files keep their state as the cache may keep objects open: past that, an
+  // object would only be kept to have its files closed.
+  options.idle_files = cachefiles::DefaultOpenObjects();
   auto session = nc_fuse::Session::Mount(context, options);
   if (!session.ok()) return Fail(session.status().message());
 

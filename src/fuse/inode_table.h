@@ -23,6 +23,7 @@ struct Node {
   std::mutex mu;
   std::shared_ptr<netfs::Inode> file;  // Protected by mu. Created at first open or getattr.
   std::string version_at_last_open;    // Protected by mu. Decides keep_cache.
+  uint64_t last_release = 0;           // Protected by mu. Its latest entry in the idle list.
 };
 
 class InodeTable {

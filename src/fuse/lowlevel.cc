@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <deque>
 #include <future>
 #include <map>
 #include <vector>
@@ -34,6 +35,11 @@ struct Session::Impl {
   // readdirplus asks the origin for many entries' attributes at once (one round trip each on
   // HTTP), so they run in parallel here.
   util::ThreadPool attr_pool{"nc-attrs", 8};
+  // Closed files, least recently closed first, each with the serial of its release (a file
+  // closed again has a newer entry; the older one is then skipped). See options.idle_files.
+  std::mutex idle_mu;
+  std::deque<std::pair<std::weak_ptr<Node>, uint64_t>> idle_files;  // Protected by idle_mu.
+  std::atomic<uint64_t> release_serial{0};
 };
 
 namespace {
@@ -170,6 +176,7 @@ std::string FormatStatsJson(Session::Impl* impl) {
     add("attrs_renewed_ahead", impl->ctx.metadata->attrs_renewed_ahead.load());
   }
   add("inodes", impl->inodes.Size());
+  add("file_inodes", impl->ctx.netfs->LiveInodes());
   json += ",\"source\":" + JsonQuote(impl->ctx.source);
   json += ",\"cache_dir\":" + JsonQuote(impl->ctx.cache_dir);
   if (impl->control) json += ",\"control_socket\":" + JsonQuote(impl->control->path());
@@ -294,10 +301,40 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
 }
 
+// A file was closed: it joins the idle list, and the least recently closed files beyond
+// options.idle_files let go of their netfs inode. Only one no handle, read or prefetch holds
+// (its node's reference is the last): handles are made under node->mu, which is held here.
+void LetIdleFilesGo(Session::Impl* impl, fuse_ino_t ino) {
+  auto node = impl->inodes.Get(ino);
+  if (!node) return;
+  const uint64_t serial = ++impl->release_serial;
+  {
+    std::lock_guard lock(node->mu);
+    node->last_release = serial;
+  }
+  std::vector<std::shared_ptr<netfs::Inode>> dropped;  // Destroyed after the locks.
+  std::unique_lock idle(impl->idle_mu);
+  impl->idle_files.emplace_back(node, serial);
+  while (impl->idle_files.size() > impl->options.idle_files) {
+    auto [weak, released] = std::move(impl->idle_files.front());
+    impl->idle_files.pop_front();
+    idle.unlock();
+    if (auto victim = weak.lock()) {
+      std::lock_guard lock(victim->mu);
+      if (victim->last_release == released && victim->file && victim->file.use_count() == 1) {
+        dropped.push_back(std::move(victim->file));
+      }
+    }
+    idle.lock();
+  }
+}
+
 // Valid replies: fuse_reply_err.
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
+  Session::Impl* impl = ImplOf(req);  // Not after the reply: it frees req.
   delete reinterpret_cast<FileHandle*>(fi->fh);
   fuse_reply_err(req, 0);
+  LetIdleFilesGo(impl, ino);
 }
 
 // Valid replies: fuse_reply_open, fuse_reply_err.

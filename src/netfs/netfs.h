@@ -139,6 +139,8 @@ class Netfs {
   // The one live inode of `path` (revalidated against `attr`), created if there is none: two
   // inodes of one file would mean two page caches and two cache objects for it.
   std::shared_ptr<Inode> GetInode(const std::string& path, const origin::Attr& attr);
+  // Inodes alive (held by a FUSE node, a file handle or I/O): for stats.
+  size_t LiveInodes();
   Stats& stats() { return stats_; }
   origin::Origin* origin() { return origin_; }
 

@@ -76,6 +76,12 @@ IoToken::~IoToken() {
 ReadRequest::ReadRequest(std::shared_ptr<Inode> owner)
     : token(Io::NetfsOf(*owner)), inode(std::move(owner)) {}
 
+size_t Netfs::LiveInodes() {
+  std::lock_guard lock(inodes_mu_);
+  return static_cast<size_t>(
+      std::count_if(inodes_.begin(), inodes_.end(), [](auto& e) { return !e.second.expired(); }));
+}
+
 Netfs::RevalidateResult Netfs::RevalidateAll(std::chrono::nanoseconds older_than) {
   std::vector<std::shared_ptr<Inode>> live;
   {
