@@ -302,8 +302,9 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 }
 
 // A file was closed: it joins the idle list, and the least recently closed files beyond
-// options.idle_files let go of their netfs inode. Only one no handle, read or prefetch holds
-// (its node's reference is the last): handles are made under node->mu, which is held here.
+// options.idle_files let go of their netfs inode, if nothing else holds it (no handle, read or
+// prefetch: the node's reference is the last; handles are made under node->mu, held here).
+// Anyone who takes it from netfs meanwhile keeps it alive, and the next open finds it there.
 void LetIdleFilesGo(Session::Impl* impl, fuse_ino_t ino) {
   auto node = impl->inodes.Get(ino);
   if (!node) return;
