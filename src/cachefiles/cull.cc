@@ -19,6 +19,7 @@
 
 #include "cachefiles/internal.h"
 #include "cachefiles/object.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace cachefiles {
@@ -28,11 +29,7 @@ using util::Status;
 
 namespace {
 
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using util::SteadyNs;
 
 }  // namespace
 

@@ -22,6 +22,7 @@
 
 #include "cachefiles/cull.h"
 #include "cachefiles/internal.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace cachefiles {
@@ -37,11 +38,7 @@ int64_t RealtimeNs() {
       .count();
 }
 
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using util::SteadyNs;
 
 // Consumes `n` bytes of a partly done preadv/pwritev from iov[first...]; the new first entry.
 size_t Advance(std::vector<struct iovec>& iov, size_t first, uint64_t n) {

@@ -44,6 +44,7 @@ struct MountArgs {
   std::string log_file;
   int origin_threads = 8;
   int fuse_threads = 8;
+  std::optional<size_t> max_inodes;  // Default: the memory limit / 16 KiB.
   int retries = 3;
   // HTTP(S) origins.
   int max_connections = 8;
@@ -284,6 +285,8 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   // As many closed files keep their state as the cache may keep objects open: past that, an
   // object would only be kept to have its files closed.
   options.idle_files = cachefiles::DefaultOpenObjects();
+  // At about 0.75 KB each, a sixteenth of a KiB per KiB of page cache: a twentieth more memory.
+  options.max_inodes = args.max_inodes.value_or(memory_limit / (16 * 1024));
   auto session = nc_fuse::Session::Mount(context, options);
   if (!session.ok()) return Fail(session.status().message());
 
@@ -347,6 +350,10 @@ CommandRunner AddMountCommand(CLI::App& app) {
   cmd->add_option("--origin-threads", args->origin_threads, "Parallel origin reads")
       ->default_val(8);
   cmd->add_option("--fuse-threads", args->fuse_threads, "FUSE worker threads")->default_val(8);
+  cmd->add_option("--max-inodes", args->max_inodes,
+                  "Files and directories the kernel may know at once; past it, it is asked to "
+                  "forget the least recently used files (about 0.75 KB each) [default: "
+                  "--memory-limit / 16 KiB; 0: no bound]");
   cmd->add_option("--retries", args->retries,
                   "Further attempts after a transient origin error (backoff doubles)")
       ->default_val(3);

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "fuse/inode_table.h"
 
+#include <algorithm>
+
+#include "util/clock.h"
+
 namespace nc_fuse {
+
+using util::SteadyNs;
 
 InodeTable::InodeTable() {
   // The root is never forgotten: the kernel holds it for the life of the mount.
@@ -15,10 +21,12 @@ std::shared_ptr<Node> InodeTable::Lookup(const std::string& path) {
   if (it != by_path_.end()) {
     Entry& entry = by_ino_.at(it->second);
     ++entry.nlookup;
+    entry.node->looked_up_ns.store(SteadyNs(), std::memory_order_relaxed);
     return entry.node;
   }
   fuse_ino_t ino = next_ino_++;
   auto node = std::make_shared<Node>(ino, path);
+  node->looked_up_ns.store(SteadyNs(), std::memory_order_relaxed);
   by_ino_[ino] = {node, 1};
   by_path_[path] = ino;
   return node;
@@ -55,6 +63,24 @@ void InodeTable::Forget(fuse_ino_t ino, uint64_t nlookup) {
 size_t InodeTable::Size() {
   std::lock_guard lock(mu_);
   return by_ino_.size();
+}
+
+std::vector<std::shared_ptr<Node>> InodeTable::ColdestFiles(size_t count) {
+  std::vector<std::pair<int64_t, std::shared_ptr<Node>>> files;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [ino, entry] : by_ino_) {
+      if (entry.node->regular.load(std::memory_order_relaxed)) {
+        files.emplace_back(entry.node->looked_up_ns.load(std::memory_order_relaxed), entry.node);
+      }
+    }
+  }
+  count = std::min(count, files.size());
+  std::partial_sort(files.begin(), files.begin() + static_cast<ptrdiff_t>(count), files.end(),
+                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::shared_ptr<Node>> coldest;
+  for (size_t i = 0; i < count; ++i) coldest.push_back(std::move(files[i].second));
+  return coldest;
 }
 
 }  // namespace nc_fuse

@@ -6,10 +6,12 @@
 
 #include <fuse_lowlevel.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "netfs/netfs.h"
 #include "origin/origin.h"
@@ -23,6 +25,8 @@ struct Node {
   std::mutex mu;
   std::shared_ptr<netfs::Inode> file;  // Protected by mu. Created at first open or getattr.
   std::string version_at_last_open;    // Protected by mu. Decides keep_cache.
+  std::atomic<int64_t> looked_up_ns{0};  // Steady clock: the kernel's last lookup or open.
+  std::atomic<bool> regular{false};      // Last described to the kernel as a regular file.
   uint64_t last_release = 0;           // Protected by mu. Its latest entry in the idle list.
 };
 
@@ -36,6 +40,8 @@ class InodeTable {
   std::shared_ptr<Node> Find(const std::string& path);
   void Forget(fuse_ino_t ino, uint64_t nlookup);
   size_t Size();
+  // Up to `count` nodes of regular files, least recently looked up or opened first.
+  std::vector<std::shared_ptr<Node>> ColdestFiles(size_t count);
 
  private:
   struct Entry {

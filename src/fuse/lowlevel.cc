@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <future>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "fuse/control.h"
@@ -17,6 +19,7 @@
 #include "fuse/metrics.h"
 #include "fuse/inode_table.h"
 #include "fuse/session.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/thread_pool.h"
 
@@ -40,6 +43,12 @@ struct Session::Impl {
   std::mutex idle_mu;
   std::deque<std::pair<std::weak_ptr<Node>, uint64_t>> idle_files;  // Protected by idle_mu.
   std::atomic<uint64_t> release_serial{0};
+  // Asks the kernel to forget files beyond options.max_inodes (see ForgetColdFiles). Its own
+  // thread: a notification sent from a request's path may deadlock (fuse_lowlevel.h).
+  std::mutex forgetter_mu;
+  std::condition_variable forgetter_cv;
+  bool forgetter_stopping = false;  // Protected by forgetter_mu.
+  std::thread forgetter;
 };
 
 namespace {
@@ -191,6 +200,7 @@ void ReplyEntry(fuse_req_t req, Session::Impl* impl, const std::shared_ptr<Node>
   entry.attr = StatOf(node->ino, attr);
   entry.attr_timeout = impl->options.attr_timeout;
   entry.entry_timeout = impl->options.attr_timeout;
+  node->regular.store(attr.type == origin::FileType::kRegular, std::memory_order_relaxed);
   fuse_reply_entry(req, &entry);
 }
 
@@ -263,6 +273,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   if (attr->type == origin::FileType::kDirectory) return (void)fuse_reply_err(req, EISDIR);
   if (attr->type != origin::FileType::kRegular) return (void)fuse_reply_err(req, EACCES);
   std::unique_ptr<FileHandle> handle;
+  node->looked_up_ns.store(util::SteadyNs(), std::memory_order_relaxed);
   {
     std::lock_guard lock(node->mu);
     if (!node->file) {
@@ -327,6 +338,31 @@ void LetIdleFilesGo(Session::Impl* impl, fuse_ino_t ino) {
       }
     }
     idle.lock();
+  }
+}
+
+// The kernel keeps an inode (and we a node) for every file it has seen while it has memory to
+// spare; past options.max_inodes it is asked to forget the least recently used files, through
+// an invalidation of their directory entry: an unused entry goes, its inode with it, and the
+// kernel's FORGET frees our node. In use (open, or a working directory) the entry only stops
+// being found by name, and the next lookup makes a new one. Once a second, from its own thread.
+void ForgetColdFiles(Session::Impl* impl) {
+  for (;;) {
+    {
+      std::unique_lock lock(impl->forgetter_mu);
+      impl->forgetter_cv.wait_for(lock, std::chrono::seconds(1),
+                                  [impl] { return impl->forgetter_stopping; });
+      if (impl->forgetter_stopping) return;
+    }
+    const size_t known = impl->inodes.Size(), limit = impl->options.max_inodes;
+    if (known <= limit) continue;
+    // Down to 7/8 of the bound, in batches, so a tree read once is not a notification per file.
+    for (const auto& node : impl->inodes.ColdestFiles(known - limit * 7 / 8)) {
+      auto [dir, name] = origin::SplitPath(node->path);
+      auto parent = impl->inodes.Find(dir);
+      if (!parent) continue;  // Forgotten with its directory already.
+      fuse_lowlevel_notify_inval_entry(impl->se, parent->ino, name.c_str(), name.size());
+    }
   }
 }
 
@@ -397,6 +433,7 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
     auto attr = std::move(prefetched.at(i));
     if (!attr.ok()) continue;  // Gone since the listing was taken.
     auto node = impl->inodes.Lookup(path);
+    node->regular.store(attr->type == origin::FileType::kRegular, std::memory_order_relaxed);
     fuse_entry_param param = {};
     param.ino = node->ino;
     param.attr = StatOf(node->ino, *attr);
@@ -737,7 +774,19 @@ Status Session::Loop() {
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, static_cast<unsigned>(impl_->options.max_threads));
   fuse_loop_cfg_set_clone_fd(config, 0);
+  Impl* impl = impl_.get();
+  if (impl->options.max_inodes > 0) {
+    impl->forgetter = std::thread([impl] { ForgetColdFiles(impl); });
+  }
   int rc = fuse_session_loop_mt(impl_->se, config);
+  if (impl->forgetter.joinable()) {
+    {
+      std::lock_guard lock(impl->forgetter_mu);
+      impl->forgetter_stopping = true;
+    }
+    impl->forgetter_cv.notify_all();
+    impl->forgetter.join();
+  }
   fuse_loop_cfg_destroy(config);
   fuse_session_unmount(impl_->se);
   impl_->mounted = false;

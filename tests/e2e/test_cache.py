@@ -265,6 +265,26 @@ class DescriptorLimitTest(MountTestCase):
             self.umount()
 
 
+class InodeLimitTest(MountTestCase):
+    """The kernel keeps an inode for every file it has seen while it has memory to spare, and
+    the daemon a node for each (about 0.75 KB): past --max-inodes the kernel is asked to forget
+    the least recently used files, so memory does not grow with the files served."""
+
+    def test_files_beyond_the_bound_are_forgotten_and_read_again_correctly(self):
+        files = {f"d{i % 10}/f{i}": random_bytes(100 + i % 900, 1300 + i) for i in range(3000)}
+        for rel, data in files.items():
+            self.write_origin(rel, data)
+        self.mount("--max-inodes", "500")
+        for rel, data in files.items():
+            self.assertEqual(self.read_mounted(rel), data, rel)
+        self.wait_for(lambda: self.stats()["inodes"] <= 500, "the kernel to forget cold files")
+        for rel, data in list(files.items())[:300]:  # Forgotten: looked up and read again.
+            self.assertEqual(self.read_mounted(rel), data, rel)
+        stats = self.stats()
+        self.assertEqual(stats["origin_errors"], 0)
+        self.assertEqual(stats["cache_open_errors"], 0)
+
+
 class CacheDiskTurnsReadOnlyTest(MountTestCase):
     """The cache's file system goes read-only under a running mount, as ext4 does on a disk
     error (errors=remount-ro): forced here with ext4's own trigger_fs_error."""
