@@ -73,13 +73,26 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
   uint64_t version = 0;          // Protected by cookie.
   uint64_t size = kLargeSize;    // Protected by cookie.
   std::atomic<uint64_t> good_reads{0}, writes{0}, wrong{0}, changes{0}, culls{0}, parks{0};
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  auto running = [&] { return std::chrono::steady_clock::now() < deadline; };
+  // Three seconds, longer (up to a minute) until each kind of event has happened at least once:
+  // on a loaded machine a fixed time saw no successful read at all.
+  const auto start = std::chrono::steady_clock::now();
+  auto running = [&] {
+    auto now = std::chrono::steady_clock::now();
+    bool all_seen = good_reads > 0 && writes > 0 && changes > 0 && culls > 0 && parks > 0;
+    return now < start + std::chrono::seconds(all_seen ? 3 : 60);
+  };
+  // glibc's shared mutex lets a stream of shared holders starve the exclusive one: readers and
+  // writers stand back while the changer (the cookie's version change) waits.
+  std::atomic<bool> change_waiting{false};
+  auto stand_back = [&] {
+    while (change_waiting.load(std::memory_order_relaxed)) std::this_thread::yield();
+  };
 
   auto writer = [&](int seed) {
     std::mt19937_64 rng(seed);
     AlignedBuffer buf(kLargeSize + kGranule);
-    for (int i = 0; i < 20000 && running(); ++i) {
+    for (int i = 0; i < 200000 && running(); ++i) {
+      stand_back();
       std::shared_lock lock(cookie);
       auto [pos, len] = RandomRange(rng, size);
       for (uint64_t k = 0; k < len; ++k) buf.data[k] = ByteOf(version, pos + k);
@@ -95,7 +108,8 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
   auto reader = [&](int seed) {
     std::mt19937_64 rng(seed);
     AlignedBuffer buf(kLargeSize + kGranule);
-    for (int i = 0; i < 20000 && running(); ++i) {
+    for (int i = 0; i < 200000 && running(); ++i) {
+      stand_back();
       std::shared_lock lock(cookie);
       auto [pos, len] = RandomRange(rng, size);
       if (!object->Query(pos, len).present) continue;
@@ -112,9 +126,11 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
   };
   auto changer = [&] {
     std::mt19937_64 rng(7);
-    for (int i = 0; i < 2000 && running(); ++i) {
+    for (int i = 0; i < 20000 && running(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      change_waiting = true;
       std::unique_lock lock(cookie);
+      change_waiting = false;
       if (rng() % 3 == 0) {
         size = size == kLargeSize ? kSmallSize : kLargeSize;  // Same version, new length.
         EXPECT_TRUE(object->Resize(size).ok());
@@ -127,7 +143,7 @@ TEST(CachefilesStressTest, ReadsSeeOnlyCurrentBytesWhileWritesRaceResetsResizesA
   };
   auto disturber = [&] {
     std::mt19937_64 rng(11);
-    for (int i = 0; i < 2000 && running(); ++i) {
+    for (int i = 0; i < 20000 && running(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
       object->Use();  // A file opened and closed: its close appends an access record.
       object->Unuse();
