@@ -357,7 +357,11 @@ void ForgetColdFiles(Session::Impl* impl) {
     const size_t known = impl->inodes.Size(), limit = impl->options.max_inodes;
     if (known <= limit) continue;
     // Down to 7/8 of the bound, in batches, so a tree read once is not a notification per file.
+    // Never a file used in the last second: where directories alone pass the bound, every file
+    // would otherwise be forgotten again each second.
+    const int64_t recent = util::SteadyNs() - 1'000'000'000;
     for (const auto& node : impl->inodes.ColdestFiles(known - limit * 7 / 8)) {
+      if (node->looked_up_ns.load(std::memory_order_relaxed) > recent) break;  // Coldest first.
       auto [dir, name] = origin::SplitPath(node->path);
       auto parent = impl->inodes.Find(dir);
       if (!parent) continue;  // Forgotten with its directory already.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace netfs {
@@ -231,14 +232,13 @@ bool DecodeVersionedAttr(const std::string& bytes, origin::Attr* attr) {
 util::Result<origin::Attr> MetadataCachingOrigin::FetchAttr(const std::string& path,
                                                             const origin::Attr* known,
                                                             bool for_read, bool measure) {
-  auto start = std::chrono::steady_clock::now();
+  const int64_t start = util::SteadyNs();
   // A version seen before is checked conditionally: its data is likely in the cache already.
   auto attr = known != nullptr && !known->version.empty() ? inner_->GetAttrSince(path, *known)
               : for_read                                  ? inner_->GetAttrForRead(path)
                                                           : inner_->GetAttr(path);
   if (measure) {
-    int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::steady_clock::now() - start).count();
+    const int64_t took = util::SteadyNs() - start;
     // A moving average (1/8 weight) of the origin's answer time; races lose a sample.
     int64_t average = attr_latency_ns_.load(std::memory_order_relaxed);
     attr_latency_ns_.store(average + (took - average) / 8, std::memory_order_relaxed);
