@@ -7,11 +7,16 @@
 // reader thread stamps every chunk with the moment it may leave (half the round trip after it
 // arrived) and a writer thread sends it then, so bytes keep their order and a request/response
 // exchange costs one round trip.
-// Without a link rate, only latency is added and the proxy reads as far ahead as the sender
-// goes (a fat pipe). With --link-mib-s, server-to-client chunks also queue for one link of that
-// rate shared by all connections, as on a real WAN link, and each connection holds no more
-// than about two round trips of the link, so TCP flow control reaches the server as it would
-// there. Written in C++ with splice because the first version, in Python, needed a core per
+// Each direction also keeps TCP's window: no more than --window-kib may be unacknowledged,
+// that is read from the sender less than a round trip ago (half to cross, half for the ack to
+// come back). Over a real link of that round trip, one connection's throughput is its window
+// per round trip; a proxy without one let a single curl carry 1.8 GB/s over "20 ms", which no
+// TCP connection with Linux's default buffers does. The default is what this machine's TCP
+// would allow a connection: the sender's largest send buffer (tcp_wmem) or half the receiver's
+// largest receive buffer (tcp_rmem, with tcp_adv_win_scale 1), whichever is smaller.
+// With --link-mib-s, server-to-client chunks also queue for one link of that rate shared by
+// all connections, as on a real WAN link, and each connection holds no more than about two
+// round trips of the link, so TCP flow control reaches the server as it would there. Written in C++ with splice because the first version, in Python, needed a core per
 // GB/s and so was itself the link at 20 ms.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -27,6 +32,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -44,6 +50,7 @@ constexpr size_t kMiB = 1024 * 1024;
 struct Link {
   Clock::duration one_way{};
   double bytes_per_second = 0;  // 0: no rate, latency only.
+  size_t window_bytes = 0;      // Per direction of a connection; 0: unbounded.
   std::mutex mu;
   Clock::time_point free_at;  // When the shared downlink has sent everything queued on it.
 };
@@ -118,14 +125,45 @@ class Direction {
   }
 
  private:
+  // Waits until the window has room for a chunk. A chunk's ack arrives half a round trip
+  // after the chunk was delivered to the receiver's socket, so a receiver that stops reading
+  // stops the sender too (rclone leaves streams unread: acked by the clock alone, the proxy
+  // read on for them until it ran out of descriptors). Waiting for a chunk's room, not for any
+  // room, keeps chunks large. Returns false when the receiver hung up.
+  bool WaitForWindow() {
+    if (link_.window_bytes == 0) return true;
+    const size_t room_wanted = std::min(chunk_bytes_, link_.window_bytes / 4);
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (broken_) return false;
+      const Clock::time_point now = Clock::now();
+      while (!acks_.empty() && acks_.front().first <= now) {
+        unacked_bytes_ -= acks_.front().second;
+        acks_.pop_front();
+      }
+      if (unacked_bytes_ + room_wanted <= link_.window_bytes) return true;
+      if (acks_.empty()) {
+        room_.wait(lock);
+      } else {
+        room_.wait_until(lock, acks_.front().first);
+      }
+    }
+  }
+
   void Receive() {
     for (;;) {
+      if (!WaitForWindow()) return;
       Pipe pipe = TakePipe();
       if (pipe.write_fd() < 0) {
         std::fprintf(stderr, "latency proxy: pipe: %s\n", std::strerror(errno));
         break;
       }
-      ssize_t n = splice(from_, nullptr, pipe.write_fd(), nullptr, chunk_bytes_, SPLICE_F_MOVE);
+      size_t want = chunk_bytes_;
+      if (link_.window_bytes > 0) {
+        std::lock_guard lock(mu_);
+        want = std::min(want, link_.window_bytes - unacked_bytes_);
+      }
+      ssize_t n = splice(from_, nullptr, pipe.write_fd(), nullptr, want, SPLICE_F_MOVE);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // EOF, or a reset: either way nothing more comes from this side.
       Clock::time_point now = Clock::now();
@@ -138,6 +176,7 @@ class Direction {
         due = link_.free_at + link_.one_way;
       }
       std::unique_lock lock(mu_);
+      unacked_bytes_ += static_cast<size_t>(n);
       room_.wait(lock, [&] { return broken_ || max_queued_ == 0 || queued_bytes_ < max_queued_; });
       if (broken_) return;
       queued_bytes_ += static_cast<size_t>(n);
@@ -176,6 +215,10 @@ class Direction {
       }
       std::lock_guard lock(mu_);
       spare_pipes_.push_back(std::move(chunk.pipe));  // Empty again: reuse it.
+      if (link_.window_bytes > 0) {
+        acks_.emplace_back(Clock::now() + link_.one_way, chunk.bytes);
+        room_.notify_one();
+      }
     }
   }
 
@@ -218,6 +261,9 @@ class Direction {
   std::deque<Chunk> queue_;
   std::vector<Pipe> spare_pipes_;
   size_t queued_bytes_ = 0;
+  size_t unacked_bytes_ = 0;  // Read from the sender and not yet acknowledged (the window).
+  // When the chunks delivered will be acknowledged, and their bytes, in order.
+  std::deque<std::pair<Clock::time_point, size_t>> acks_;
   bool broken_ = false;
 };
 
@@ -252,11 +298,31 @@ int ConnectUpstream(uint16_t port) {
   return fd;
 }
 
+// The largest of a sysctl's three values (min, default, max), or 0 when unreadable.
+size_t SysctlMax(const char* path) {
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return 0;
+  unsigned long long low = 0, initial = 0, high = 0;
+  int fields = std::fscanf(f, "%llu %llu %llu", &low, &initial, &high);
+  std::fclose(f);
+  return fields == 3 ? static_cast<size_t>(high) : 0;
+}
+
+// The most a connection may have unacknowledged with this kernel's TCP: the sender's send
+// buffer (autotuned up to tcp_wmem's max) and the receiver's advertised window (half of its
+// receive buffer, autotuned up to tcp_rmem's max, with tcp_adv_win_scale 1) both bound it.
+size_t MachineTcpWindow() {
+  size_t send = SysctlMax("/proc/sys/net/ipv4/tcp_wmem");
+  size_t receive = SysctlMax("/proc/sys/net/ipv4/tcp_rmem") / 2;
+  if (send == 0 || receive == 0) return 4 * kMiB;  // Linux's defaults: 4 MiB and 6 MiB / 2.
+  return std::min(send, receive);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"TCP proxy adding a round trip (and optionally a shared link rate) for benchmarks; "
-               "prints the port it listens on, then runs until killed"};
+               "prints the port it listens on and its window in KiB, then runs until killed"};
   uint16_t upstream_port = 0;
   uint16_t port = 0;
   double rtt_ms = 0;
@@ -266,22 +332,39 @@ int main(int argc, char** argv) {
   app.add_option("--link-mib-s", link_mib_s, "server-to-client link rate in MiB/s (0: none)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--port", port, "port to listen on (0: any free port)");
+  int64_t window_kib = -1;
+  app.add_option("--window-kib", window_kib,
+                 "TCP window per direction of a connection in KiB (0: unbounded; default: what "
+                 "this machine's TCP allows, see tcp_wmem and tcp_rmem)")
+      ->check(CLI::Range(int64_t{-1}, int64_t{1} << 30));
   CLI11_PARSE(app, argc, argv);
 
   Link link;
   link.one_way = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(rtt_ms / 2));
   link.bytes_per_second = link_mib_s * kMiB;
+  link.window_bytes = window_kib < 0 ? MachineTcpWindow() : static_cast<size_t>(window_kib) * 1024;
   // splice into a socket whose peer hung up raises SIGPIPE (it takes no MSG_NOSIGNAL), and
   // clients do hang up mid-response: rclone's random reads killed the proxy that way.
   std::signal(SIGPIPE, SIG_IGN);
-  // Each chunk in flight holds a pipe (two descriptors): about a hundred per busy connection.
+  // Each chunk in flight holds a pipe (two descriptors), and a chunk is whatever one splice
+  // took from the socket, often a few KiB: a connection with its window full held 700
+  // descriptors, and rclone's random reads opened 29 connections at once, past this
+  // machine's hard limit of 20000. Root may raise the hard limit up to fs.nr_open.
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
+    unsigned long long nr_open = 0;
+    if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+      if (std::fscanf(f, "%llu", &nr_open) != 1) nr_open = 0;
+      std::fclose(f);
+    }
+    rlimit raised = {static_cast<rlim_t>(nr_open), static_cast<rlim_t>(nr_open)};
+    if (nr_open <= files.rlim_max || setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
   }
   int listen_fd = Listen(port);
-  std::printf("%u\n", port);
+  std::printf("%u %zu\n", port, link.window_bytes / 1024);  // For bench/latency_proxy.py.
   std::fflush(stdout);
 
   for (;;) {
@@ -289,6 +372,11 @@ int main(int argc, char** argv) {
     if (client_fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       std::fprintf(stderr, "latency proxy: accept: %s\n", std::strerror(errno));
+      if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+        // Out of descriptors for now: the client waits, as for a busy server; the proxy lives.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
       return 1;
     }
     int server_fd = ConnectUpstream(upstream_port);

@@ -490,7 +490,8 @@ Status Object::ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& piec
 // across the write, half the wall time of a cold 1 GiB read at 0 ms went to planning the next
 // subrequests. (Recording under the exclusive lock instead waited for every other writer's
 // I/O: longer than the I/O itself.)
-Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) {
+Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces,
+                      fscache::WriteHint hint) {
   Status opened;
   std::shared_lock shared = LockShared(&opened);
   if (!shared.owns_lock()) return opened;
@@ -540,7 +541,8 @@ Status Object::WriteV(uint64_t pos, const std::vector<std::span<const std::byte>
   Status status;
   uint64_t at = pos;
   size_t next = 0;
-  if (direct_fd_ >= 0 && !direct_refused_.load(std::memory_order_relaxed) && pos % kDirectAlign == 0) {
+  if (hint == fscache::WriteHint::kStreamed && direct_fd_ >= 0 &&
+      !direct_refused_.load(std::memory_order_relaxed) && pos % kDirectAlign == 0) {
     status = WriteDirect(pos, whole, &next, &at);
   }
   for (; next < whole.size() && status.ok(); ++next) {

@@ -32,7 +32,8 @@ class Object final : public fscache::BackendObject {
   uint64_t granule_size() const override { return header_.granule_size; }
   fscache::Occupancy Query(uint64_t pos, uint64_t max_len) override;
   util::Status ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& pieces) override;
-  util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) override;
+  util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces,
+                      fscache::WriteHint hint = fscache::WriteHint::kStreamed) override;
   util::Status Invalidate(const std::string& aux, uint64_t object_size) override;
   util::Status Resize(uint64_t object_size) override;
   fscache::ObjectUsage Usage() override;

@@ -36,6 +36,7 @@ struct MountArgs {
   std::string cache_dir;
   std::string memory_limit = "256M";
   std::string readahead = "64M";
+  std::string prefetch_random_max = "4G";
   double attr_timeout = 1.0;
   bool foreground = false;
   bool no_cache = false;
@@ -137,6 +138,9 @@ std::string CheckArguments(MountArgs& args) {
   if (args.retries < 0) return "--retries must not be negative";
   if (auto window = ParseSize(args.readahead); !window || *window < 128 * 1024) {
     return "--readahead " + args.readahead + " is not a size of at least 128K";
+  }
+  if (!ParseSize(args.prefetch_random_max)) {
+    return "--prefetch-random-max " + args.prefetch_random_max + " is not a size";
   }
   if (!args.cache_size.empty()) {
     auto size = ParseSize(args.cache_size);
@@ -260,6 +264,12 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   const int parallel = origin::IsHttpUrl(args.source) ? args.max_connections : args.origin_threads;
   netfs_options.max_subrequest =
       std::clamp<uint64_t>(window / static_cast<uint64_t>(parallel), 1024 * 1024, 16 * 1024 * 1024);
+  // A file fetched whole must fit the cache with room to spare, or the culler would take its
+  // first part (and everything else) to make room for its last.
+  uint64_t prefetch_max = *ParseSize(args.prefetch_random_max);
+  if (!args.cache_size.empty()) prefetch_max = std::min(prefetch_max, *ParseSize(args.cache_size) / 2);
+  netfs_options.random_prefetch_large_max = prefetch_max;
+  netfs_options.random_prefetch_max = std::min(netfs_options.random_prefetch_max, prefetch_max);
   // Readahead takes up to a quarter of the memory too; the rest is what readers keep.
   netfs_options.max_cache_backlog = memory_limit / 4;
   if (!args.cache_min_size.empty()) netfs_options.admission.min_size = *ParseSize(args.cache_min_size);
@@ -339,6 +349,11 @@ CommandRunner AddMountCommand(CLI::App& app) {
                   "--memory-limit is used), split into one request per connection; more "
                   "covers more latency")
       ->default_val("64M");
+  cmd->add_option("--prefetch-random-max", args->prefetch_random_max,
+                  "Largest file fetched whole in the background once read at random: up to "
+                  "128M at the second random read, larger once random reads have downloaded "
+                  "1/128 of it (at most half of --cache-size; 0: never)")
+      ->default_val("4G");
   cmd->add_option("--attr-timeout", args->attr_timeout,
                   "Seconds before origin changes are looked for again")
       ->default_val(1.0);

@@ -41,6 +41,12 @@ struct BackendStats {
   uint64_t writes_refused = 0;  // Refused for want of space (limit, bstop, fstop).
 };
 
+// What a cache write's data is for next. kStreamed: a stream's, already in its reader's page
+// cache, so the cache's copy may bypass memory (the backend may write it O_DIRECT). kRereadSoon:
+// a random reader's, whose neighbours it will read through the cache soon: kept in memory (the
+// cache file's page cache) as well as on disk.
+enum class WriteHint { kStreamed, kRereadSoon };
+
 class BackendObject {
  public:
   virtual ~BackendObject() = default;
@@ -52,7 +58,8 @@ class BackendObject {
   virtual util::Status ReadV(uint64_t pos, const std::vector<std::span<std::byte>>& pieces) = 0;
   util::Status Read(uint64_t pos, std::span<std::byte> buf) { return ReadV(pos, {buf}); }
   // Stores `pieces`, contiguous in the file from `pos`, as one write (one metadata update).
-  virtual util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) = 0;
+  virtual util::Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces,
+                              WriteHint hint = WriteHint::kStreamed) = 0;
   util::Status Write(uint64_t pos, std::span<const std::byte> data) { return WriteV(pos, {data}); }
   // Forgets all data and records new coherency data and size (origin changed).
   virtual util::Status Invalidate(const std::string& aux, uint64_t object_size) = 0;

@@ -190,7 +190,8 @@ Status Cookie::DoRead(uint64_t inval_counter, uint64_t pos, const std::vector<Sp
   return Status::Ok();
 }
 
-Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans) {
+Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans,
+                       WriteHint hint) {
   std::shared_lock lock(io_mu_);
   if (Status current = CheckCurrent(inval_counter); !current.ok()) return current;
   if (object_ == nullptr || Disabled()) return Status::Error(Code::kNoCache, "not caching");
@@ -201,7 +202,7 @@ Status Cookie::DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<S
     bytes += span.len;
   }
   // One backend write for the whole subrequest: one metadata append, not one per folio.
-  Status status = object_->WriteV(pos, pieces);
+  Status status = object_->WriteV(pos, pieces, hint);
   if (!status.ok()) {
     cache_->stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
     DisableCaching(status);
@@ -231,20 +232,20 @@ ReadPlan Operation::PrepareRead(uint64_t start, uint64_t len, uint64_t i_size) c
   return {Source::kDownloadFromServer, run, !cookie_->Disabled()};
 }
 
-void Operation::Submit(bool write, uint64_t pos, std::vector<Span> spans,
-                       IoCompletion done) const {
+void Operation::Submit(bool write, uint64_t pos, std::vector<Span> spans, IoCompletion done,
+                       WriteHint hint) const {
   if (!cookie_) {
     done(Status::Error(Code::kNoCache, "no cookie"));
     return;
   }
   cookie_->cache_->io_pool_.Submit([cookie = cookie_, counter = inval_counter_, write, pos,
-                                    spans = std::move(spans), done = std::move(done)] {
-    done(write ? cookie->DoWrite(counter, pos, spans) : cookie->DoRead(counter, pos, spans));
+                                    spans = std::move(spans), done = std::move(done), hint] {
+    done(write ? cookie->DoWrite(counter, pos, spans, hint) : cookie->DoRead(counter, pos, spans));
   });
 }
 
 void Operation::Read(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
-  Submit(/*write=*/false, pos, std::move(spans), std::move(done));
+  Submit(/*write=*/false, pos, std::move(spans), std::move(done), WriteHint::kStreamed);
 }
 
 util::Status Operation::ReadNow(uint64_t pos, const std::vector<Span>& spans) const {
@@ -252,8 +253,9 @@ util::Status Operation::ReadNow(uint64_t pos, const std::vector<Span>& spans) co
   return cookie_->DoRead(inval_counter_, pos, spans);
 }
 
-void Operation::Write(uint64_t pos, std::vector<Span> spans, IoCompletion done) const {
-  Submit(/*write=*/true, pos, std::move(spans), std::move(done));
+void Operation::Write(uint64_t pos, std::vector<Span> spans, IoCompletion done,
+                      WriteHint hint) const {
+  Submit(/*write=*/true, pos, std::move(spans), std::move(done), hint);
 }
 
 }  // namespace fscache

@@ -131,11 +131,13 @@ class Operation {
   // threads and back costs more than the read.
   util::Status ReadNow(uint64_t pos, const std::vector<Span>& spans) const;
   // Stores `spans` at `pos`. Errors turn caching off for the cookie; the data is just not kept.
-  void Write(uint64_t pos, std::vector<Span> spans, IoCompletion done) const;
+  void Write(uint64_t pos, std::vector<Span> spans, IoCompletion done,
+             WriteHint hint = WriteHint::kStreamed) const;
 
  private:
   friend class Cookie;
-  void Submit(bool write, uint64_t pos, std::vector<Span> spans, IoCompletion done) const;
+  void Submit(bool write, uint64_t pos, std::vector<Span> spans, IoCompletion done,
+              WriteHint hint) const;
   Operation(std::shared_ptr<Cookie> cookie, uint64_t inval_counter)
       : cookie_(std::move(cookie)), inval_counter_(inval_counter) {}
   std::shared_ptr<Cookie> cookie_;
@@ -169,7 +171,8 @@ class Cookie : public std::enable_shared_from_this<Cookie> {
   // kStale (and counted) when the cookie was invalidated since the operation began.
   util::Status CheckCurrent(uint64_t inval_counter);
   util::Status DoRead(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans);
-  util::Status DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans);
+  util::Status DoWrite(uint64_t inval_counter, uint64_t pos, const std::vector<Span>& spans,
+                       WriteHint hint);
   void DisableCaching(const util::Status& why);
 
   Cache* const cache_;

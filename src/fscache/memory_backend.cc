@@ -62,7 +62,8 @@ class MemoryObject final : public BackendObject {
     return Status::Ok();
   }
 
-  Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces) override {
+  Status WriteV(uint64_t pos, const std::vector<std::span<const std::byte>>& pieces,
+                WriteHint /*hint*/) override {
     if (faults_) faults_->WaitWhileStalled();
     for (std::span<const std::byte> piece : pieces) {
       Status status = WriteOne(pos, piece);

@@ -154,6 +154,7 @@ void Inode::StartBackgroundFetch() {
   netfs_->prefetch_pool_.Submit([self = shared_from_this()] {
     // A sequential reader of its own: readahead keeps several requests in flight.
     ReadaheadState ra;
+    ra.fetches_for_random_reader = true;
     for (uint64_t pos = 0; !self->netfs_->stopping_.load(std::memory_order_relaxed);) {
       auto span = self->ReadFolios(pos, 1024 * 1024, &ra);
       if (!span.ok() || span->len == 0) break;
@@ -194,8 +195,12 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
   const uint64_t ra_end = std::min(
       PlanReadahead(ra, pos, end, i_size, max_readahead, netfs_->options_.max_subrequest,
                     &netfs_->readahead_ahead_, &random), i_size);
-  if (random && !background_fetch_started_.load(std::memory_order_relaxed) &&
-      i_size <= netfs_->options_.random_prefetch_max && cookie_ && cookie_->BytesCached() < i_size) {
+  const Options& options = netfs_->options_;
+  if (random && !background_fetch_started_.load(std::memory_order_relaxed) && cookie_ &&
+      (i_size <= options.random_prefetch_max ||
+       (i_size <= options.random_prefetch_large_max &&
+        random_download_bytes_.load(std::memory_order_relaxed) >= i_size / Options::kRandomPrefetchShare)) &&
+      cookie_->BytesCached() < i_size) {
     StartBackgroundFetch();
   }
   const uint64_t first = pos / kFolioSize;
@@ -207,6 +212,9 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
   rreq->version = snap.attr.version;
   rreq->generation = snap.generation;
   rreq->i_size = i_size;
+  if (random || (ra != nullptr && ra->fetches_for_random_reader)) {
+    rreq->cache_write_hint = fscache::WriteHint::kRereadSoon;
+  }
 
   std::vector<FolioRef> wanted;
   std::vector<Folio*> to_fill;  // Locked by us.
@@ -254,6 +262,11 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
     uint64_t sub_end = folio->pos() + kFolioSize;
     tail->len = (plan.source == Source::kFillWithZeroes ? sub_end : std::min(sub_end, i_size)) -
                 tail->start;
+  }
+  if (random) {
+    uint64_t downloads = 0;
+    for (const auto& sub : subs) downloads += sub->source == Source::kDownloadFromServer ? sub->len : 0;
+    if (downloads > 0) random_download_bytes_.fetch_add(downloads, std::memory_order_relaxed);
   }
   Io::ThrottleDownloads(netfs_, subs);
   for (auto& sub : subs) Io::IssueSubrequest(std::move(sub));

@@ -74,7 +74,7 @@ void Io::CopyToCache(const std::shared_ptr<Subrequest>& sub) {
     netfs->cache_backlog_ -= len;
     if (netfs->cache_backlog_ < netfs->options_.max_cache_backlog) netfs->backlog_stuck_ = false;
     netfs->backlog_cv_.notify_all();
-  });
+  }, rreq->cache_write_hint);
 }
 
 }  // namespace netfs

@@ -35,6 +35,9 @@ struct ReadRequest {
   std::string version;    // The origin version every subrequest is pinned to.
   uint64_t generation = 0;
   uint64_t i_size = 0;
+  // For a random reader (or the whole-file fetch its reads started), whose neighbours will be
+  // read through the cache soon.
+  fscache::WriteHint cache_write_hint = fscache::WriteHint::kStreamed;
   std::mutex mu;
   util::Status error;  // Protected by mu. The first failure of a subrequest.
 };

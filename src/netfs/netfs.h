@@ -52,9 +52,15 @@ struct Options {
   // Deep enough to keep several requests in flight at tens of ms of round trip.
   uint64_t max_readahead = 32 * 1024 * 1024;
   uint64_t max_subrequest = 4 * 1024 * 1024;
-  // A file up to this size that is read at random is fetched whole in the background, so the
-  // random reads soon hit memory or the cache instead of paying a round trip each. 0: never.
+  // A file read at random is fetched whole in the background, so the random reads soon hit
+  // memory or the cache instead of paying a round trip each: a file up to random_prefetch_max
+  // at its second random read, a larger one up to random_prefetch_large_max once its random
+  // reads have downloaded 1/kRandomPrefetchShare of it (a reader that pulled that much, a
+  // round trip a folio, likely wants most of it; one sequential fetch with several requests
+  // in flight gets the rest in a few round trips per window). 0: never.
   uint64_t random_prefetch_max = 128 * 1024 * 1024;
+  uint64_t random_prefetch_large_max = 4ull * 1024 * 1024 * 1024;
+  static constexpr uint64_t kRandomPrefetchShare = 128;
   // Bytes of downloaded folios waiting for (or in) their copy to the cache. Past it, new
   // downloads wait for the cache disk: one slower than the origin would otherwise hold every
   // folio of a stream until it took them, past the memory limit. 0: no bound.
@@ -110,6 +116,8 @@ struct ReadaheadState {
   uint64_t window = 0;    // Bytes read ahead of the reader; 0 when access looks random.
   uint64_t ra_end = 0;    // End of what has been read ahead already.
   uint32_t random_reads = 0;  // Reads that did not follow the previous one.
+  // The whole-file fetch of a file read at random (Inode::StartBackgroundFetch). Constant.
+  bool fetches_for_random_reader = false;
   // What this stream has read ahead and not yet consumed (ra_end - next_pos), as counted in
   // the mount's total (Netfs::readahead_ahead_), which all streams share. Protected by mu.
   uint64_t charged = 0;
@@ -241,6 +249,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   Netfs* const netfs_;
   const std::string path_;
   std::atomic<bool> background_fetch_started_{false};
+  // Bytes downloaded for reads that looked random (the large-file prefetch rule, Options).
+  std::atomic<uint64_t> random_download_bytes_{0};
   mutable std::mutex mu_;
   std::condition_variable invalidated_cv_;
   origin::Attr attr_;            // Protected by mu_.

@@ -494,15 +494,49 @@ TEST_F(NetfsTest, RandomReadsOfASmallFileFetchItWholeInTheBackground) {
 
 TEST_F(NetfsTest, LargeFilesReadAtRandomAreNotFetchedWhole) {
   options_.random_prefetch_max = 10 * kFolioSize;
+  options_.random_prefetch_large_max = 39 * kFolioSize;
   std::string content = Pattern(40 * kFolioSize, 41);
   origin_.PutFile("f", content);
   Mount();
   auto inode = Open("f");
   ReadaheadState ra;
-  ASSERT_TRUE(ReadRange(*inode, 17 * kFolioSize, 100, &ra).ok());
+  // Random reads of five folios: an eighth of the file, past the share that would fetch a file
+  // up to random_prefetch_large_max whole.
+  for (uint64_t index : {17, 3, 30, 8, 25}) {
+    ASSERT_EQ(*ReadRange(*inode, index * kFolioSize, 100, &ra), content.substr(index * kFolioSize, 100));
+  }
   Settle();
   EXPECT_EQ(netfs_->stats().background_fetches.load(), 0u);
-  EXPECT_EQ(netfs_->stats().bytes_from_origin.load(), kFolioSize);
+  EXPECT_EQ(netfs_->stats().bytes_from_origin.load(), 5 * kFolioSize);
+}
+
+TEST_F(NetfsTest, ALargeFileIsFetchedWholeOnceItsRandomReadsDownloadedAShareOfIt) {
+  options_.random_prefetch_max = 10 * kFolioSize;
+  const uint64_t folios = 2 * Options::kRandomPrefetchShare;  // A share is two folios.
+  options_.random_prefetch_large_max = folios * kFolioSize;
+  std::string content = Pattern(folios * kFolioSize, 42);
+  origin_.PutFile("f", content);
+  Mount();
+  auto inode = Open("f");
+  ReadaheadState ra;
+  // The first seek is not random access yet; the second and third read at random download a
+  // folio each, a share: the fourth starts the whole-file fetch.
+  for (uint64_t index : {17, 3, 40, 50}) {
+    ASSERT_EQ(*ReadRange(*inode, index * kFolioSize, 100, &ra), content.substr(index * kFolioSize, 100));
+    if (index == 40) {
+      Settle();
+      EXPECT_EQ(netfs_->stats().background_fetches.load(), 0u) << "started before a share was read";
+    }
+  }
+  for (int i = 0; i < 500 && inode->BytesCached() < content.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    Settle();
+  }
+  EXPECT_EQ(netfs_->stats().background_fetches.load(), 1u);
+  EXPECT_EQ(inode->BytesCached(), content.size());
+  uint64_t reads = origin_.reads.load();
+  EXPECT_EQ(*ReadRange(*inode, 33 * kFolioSize, 1000, &ra), content.substr(33 * kFolioSize, 1000));
+  EXPECT_EQ(origin_.reads.load(), reads);  // Served from memory or the cache now.
 }
 
 }  // namespace

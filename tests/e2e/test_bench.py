@@ -51,6 +51,19 @@ class LatencyProxyTest(unittest.TestCase):
             self.proxy.stop()
             self.proxy = None
 
+    def test_a_connection_has_at_most_a_window_in_flight(self):
+        # TCP's window: a connection may have a window unacknowledged, and an ack comes back a
+        # round trip after the data left, so 8 MiB through a 1 MiB window takes at least eight
+        # round trips (a lower bound again). Without the window, one round trip or two.
+        self.proxy = LatencyProxy(self.nginx.port, 30, window_kib=1024).start()
+        self.assertEqual(self.proxy.window_kib, 1024)
+        start = time.monotonic()
+        self.assertEqual(self.fetch(), self.data)
+        self.assertGreaterEqual(time.monotonic() - start, 8 * 0.030)
+        self.proxy.stop()
+        self.proxy = LatencyProxy(self.nginx.port, 30).start()
+        self.assertGreater(self.proxy.window_kib, 0, "the machine's TCP window is the default")
+
     def test_a_client_hanging_up_mid_response_does_not_stop_the_proxy(self):
         self.proxy = LatencyProxy(self.nginx.port, 2).start()
         for _ in range(5):
