@@ -264,6 +264,29 @@ void DropPages(const fs::path& path) {
   ::close(fd);
 }
 
+TEST_F(CachefilesTest, ARandomReadersWritesStayInThePageCacheAndAStreamsBypassIt) {
+  const uint64_t size = 4 * 1024 * 1024;  // Large enough for direct I/O.
+  std::string content = Pattern(size, 22);
+  auto volume = Volume();
+  auto object = std::move(*volume->OpenObject("f", "v1", size));
+  auto* raw = static_cast<std::byte*>(::operator new(size, std::align_val_t(4096)));
+  std::memcpy(raw, content.data(), size);
+  const uint64_t half = size / 2;
+  // Folio-like buffers, as downloads are: the stream's half is written O_DIRECT, the random
+  // reader's through the page cache, where its next reads will find it.
+  ASSERT_TRUE(object->WriteV(0, {std::span<const std::byte>(raw, half)}, fscache::WriteHint::kStreamed).ok());
+  fs::path data = Find(".data");
+  EXPECT_EQ(ResidentPages(data), 0u) << "a stream's cache write went through the page cache";
+  ASSERT_TRUE(object->WriteV(half, {std::span<const std::byte>(raw + half, half)},
+                             fscache::WriteHint::kRereadSoon).ok());
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(ResidentPages(data), half / page) << "a random reader's cache write bypassed memory";
+  std::string back(size, '\0');
+  ASSERT_TRUE(object->Read(0, Bytes(back)).ok());
+  EXPECT_EQ(back, content);
+  ::operator delete(raw, std::align_val_t(4096));
+}
+
 TEST_F(CachefilesTest, StreamingHitsBypassThePageCacheAndStillCatchCorruption) {
   const uint64_t size = 2 * 1024 * 1024;  // A stream's readahead reads at least 1 MiB at once.
   std::string content = Pattern(size, 21);

@@ -76,6 +76,7 @@ class ErrorsTest(MountTestCase):
     def test_bad_options(self):
         self.assert_fails(["mount", self.origin, self.mnt, "--memory-limit", "lots"], "--memory-limit")
         self.assert_fails(["mount", self.origin, self.mnt, "--readahead", "4K"], "--readahead")
+        self.assert_fails(["mount", self.origin, self.mnt, "--prefetch-random-max", "all"], "--prefetch-random-max")
         self.assert_fails(["mount", "ftp://example.invalid/x/", self.mnt], "only http")
         self.assert_fails(["mount", self.origin, self.mnt, "--offline", "--no-cache"], "--offline")
         result = run("stat", self.scratch, check=False)

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import random
+import shutil
 import unittest
 
 from harness import MountTestCase, random_bytes
@@ -117,6 +118,46 @@ class ReadTest(MountTestCase):
         stats = self.stats()
         self.assertGreater(stats["folios_reclaimed"], 100)
         self.assertLessEqual(stats["folios_resident"], stats["folio_limit"] + 70)
+
+    def test_a_large_file_read_at_random_is_fetched_whole_unless_it_is_past_the_bound(self):
+        # 160 MiB, past the 128 MiB that the second random read fetches whole, sparse with
+        # data islands: 1/128 of it (ten folios) read at random sets off the whole-file fetch.
+        size = 160 * 1024 * 1024
+        islands = {i * 10 * 1024 * 1024 + 777: random_bytes(5000, 20 + i) for i in range(16)}
+        path = os.path.join(self.origin, "large")
+        with open(path, "wb") as f:
+            f.truncate(size)
+            for offset, data in islands.items():
+                f.seek(offset)
+                f.write(data)
+        with open(path, "rb") as f:
+            want = f.read()
+        rng = random.Random(7)
+        positions = [rng.randrange(size // FOLIO) * FOLIO + rng.randrange(FOLIO - 4096) for _ in range(40)]
+        positions += [offset - 100 for offset in islands]
+
+        def read_at_random():
+            with open(os.path.join(self.mnt, "large"), "rb") as f:
+                for pos in positions:
+                    self.assertEqual(os.pread(f.fileno(), 4096, pos), want[pos:pos + 4096], pos)
+
+        self.mount("--prefetch-random-max", "100M")
+        read_at_random()
+        stats = self.stats()
+        self.assertEqual(stats["background_fetches"], 0)
+        self.assertLess(stats["bytes_from_origin"], 100 * FOLIO)
+        self.umount()
+
+        shutil.rmtree(self.cache)
+        self.mount()
+        read_at_random()
+        self.wait_for(lambda: self.stats()["bytes_from_origin"] >= size, "the whole-file fetch")
+        self.assertEqual(self.stats()["background_fetches"], 1)
+        self.assertEqual(hashlib.sha256(self.read_mounted("large")).digest(), hashlib.sha256(want).digest())
+        self.umount()  # Waits for the copies to the cache: a remount reads nothing from the origin.
+        self.mount()
+        read_at_random()
+        self.assertEqual(self.stats()["bytes_from_origin"], 0)
 
 
 if __name__ == "__main__":
