@@ -194,6 +194,13 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   return cached;
 }
 
+void MetadataCachingOrigin::SweepRecentLocked() {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(recent_, [&](const auto& entry) { return now - entry.second.fetched >= options_.ttl; });
+  if (recent_.size() >= kMaxRecent) recent_.clear();  // A long TTL: refills from the disk's records.
+  sweep_recent_at_ = std::max<size_t>(1024, 2 * recent_.size());
+}
+
 const std::string* MetadataCachingOrigin::RecentLocked(const std::string& key) const {
   auto it = recent_.find(key);
   if (it == recent_.end() || std::chrono::steady_clock::now() - it->second.fetched >= options_.ttl) {
@@ -207,7 +214,7 @@ void MetadataCachingOrigin::Remember(const std::string& key, const std::string& 
                                      bool persist) {
   {
     std::lock_guard lock(mu_);
-    if (recent_.size() > 100000) recent_.clear();  // Bounded; refills within one TTL.
+    if (recent_.size() >= sweep_recent_at_) SweepRecentLocked();
     recent_[key] = {value, std::chrono::steady_clock::now()};
   }
   // Rewrite only what changed, or a record a minute old (its time bounds --stale-if-error and
@@ -426,9 +433,21 @@ void MetadataCachingOrigin::RememberOrder(const std::string& dir,
     files.names.push_back(entry.name);
   }
   std::lock_guard lock(mu_);
-  if (dir_files_.size() > 1000) dir_files_.clear();  // Bounded; relisting refills.
   DirFiles& kept = dir_files_[dir];
-  files.last_opened = kept.last_opened;  // A reader part-way through goes on.
+  dir_file_names_ -= kept.names.size();
+  // Bounded by names, not directories (1000 directories of 100 files held 25 MB): others go
+  // first (relisting refills them), so a reader part-way through this one goes on.
+  for (auto it = dir_files_.begin();
+       it != dir_files_.end() && dir_file_names_ + files.names.size() > kMaxDirFileNames;) {
+    if (it->first == dir) {
+      ++it;
+      continue;
+    }
+    dir_file_names_ -= it->second.names.size();
+    it = dir_files_.erase(it);
+  }
+  dir_file_names_ += files.names.size();
+  files.last_opened = kept.last_opened;
   files.opened_ahead_to = kept.opened_ahead_to;
   kept = std::move(files);
 }

@@ -121,6 +121,12 @@ class MetadataCachingOrigin final : public origin::Origin {
     std::chrono::steady_clock::time_point fetched;
   };
   std::map<std::string, Recent> recent_;  // Protected by mu_. By record key.
+  // Entries past the TTL answer nothing: they are dropped whenever the map has doubled since
+  // the last sweep, so it holds about what one TTL brings in (at most kMaxRecent; a tar of
+  // 100,000 small files kept 100,000 attributes and 1000 listings, 25 MB, under a 1 s TTL).
+  void SweepRecentLocked();
+  static constexpr size_t kMaxRecent = 16384;
+  size_t sweep_recent_at_ = 1024;  // Protected by mu_.
   std::set<std::string> reading_ahead_;   // Protected by mu_. Listings queued or in flight.
   std::set<std::string> described_dirs_;  // Protected by mu_. Listings that gave attributes.
   std::set<std::string> renewing_;        // Protected by mu_. Paths with a renewal in flight.
@@ -133,6 +139,8 @@ class MetadataCachingOrigin final : public origin::Origin {
     size_t opened_ahead_to = 0;
   };
   std::map<std::string, DirFiles> dir_files_;
+  size_t dir_file_names_ = 0;  // Protected by mu_. Names in dir_files_, at most kMaxDirFileNames.
+  static constexpr size_t kMaxDirFileNames = 32768;
   std::atomic<bool> closing_{false};      // Queued readahead is dropped, not run.
   // Lists directories and opens files ahead of readers; null without listing readahead.
   std::unique_ptr<util::ThreadPool> ahead_pool_;
