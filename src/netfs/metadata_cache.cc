@@ -194,6 +194,11 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   return cached;
 }
 
+size_t MetadataCachingOrigin::RecentAnswers() {
+  std::lock_guard lock(mu_);
+  return recent_.size();
+}
+
 void MetadataCachingOrigin::SweepRecentLocked() {
   const auto now = std::chrono::steady_clock::now();
   std::erase_if(recent_, [&](const auto& entry) { return now - entry.second.fetched >= options_.ttl; });

@@ -55,6 +55,9 @@ class MetadataCachingOrigin final : public origin::Origin {
   MetadataCachingOrigin(origin::Origin* inner, std::string volume_key,
                         std::shared_ptr<fscache::Volume> volume, MetadataCacheOptions options);
   ~MetadataCachingOrigin() override;
+  // Answers held in memory (attributes and listings younger than the TTL, and some older ones
+  // until the next sweep).
+  size_t RecentAnswers();
 
   std::string VolumeKey() const override { return volume_key_; }
   util::Result<origin::Attr> GetAttr(const std::string& path) override;

@@ -68,6 +68,18 @@ TEST_F(MetadataCacheTest, StaleDataBeyondTheBoundIsNotServed) {
   EXPECT_FALSE(tight.GetAttr("f").ok());
 }
 
+TEST_F(MetadataCacheTest, AnswersPastTheTtlLeaveMemory) {
+  for (int i = 0; i < 7000; ++i) origin_.PutFile("f" + std::to_string(i), "x");
+  auto cached = Make(OriginPolicy::kStrict, 50ms);
+  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(cached.GetAttr("f" + std::to_string(i)).ok());
+  std::this_thread::sleep_for(60ms);  // All 3000 expired: they answer nothing any more.
+  for (int i = 3000; i < 7000; ++i) ASSERT_TRUE(cached.GetAttr("f" + std::to_string(i)).ok());
+  // The map doubled since its last sweep at least once meanwhile, and that sweep let the
+  // expired go: at most the 4000 new answers are left (all 7000 without sweeps).
+  EXPECT_LE(cached.RecentAnswers(), 4000u);
+  EXPECT_GT(cached.RecentAnswers(), 0u);
+}
+
 TEST_F(MetadataCacheTest, OfflineNeverAsksTheOrigin) {
   ASSERT_TRUE(Make(OriginPolicy::kStrict).GetAttr("f").ok());
   origin_.PutFile("g", "new");  // Exists on the origin, but was never seen.
