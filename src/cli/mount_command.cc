@@ -213,10 +213,10 @@ void RaiseDescriptorLimit() {
   }
 }
 
-// The daemon's body. `ready_fd` receives one byte once mounted (or is closed on failure).
 // What a file the kernel knows costs the daemon, rounded up (measured about 0.75 KB).
 constexpr uint64_t kBytesPerKnownFile = 1024;
 
+// The daemon's body. `ready_fd` receives one byte once mounted (or is closed on failure).
 int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   if (args.debug) util::SetLogLevel(util::LogLevel::kDebug);
   RaiseDescriptorLimit();
@@ -261,7 +261,8 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   // out of the pool (at most half). Reading 100,000 small files with the whole limit as pool
   // peaked at 299 MiB RSS for a limit of 256 MiB.
   const size_t max_inodes = args.max_inodes.value_or(memory_limit / (16 * 1024));
-  const uint64_t inode_share = std::min<uint64_t>(max_inodes * kBytesPerKnownFile, memory_limit / 2);
+  const uint64_t inode_share =
+      std::min<uint64_t>(max_inodes * kBytesPerKnownFile, memory_limit / 2);
   folio::FolioPool pool(memory_limit - inode_share);
   netfs::Options netfs_options;
   netfs_options.retries = args.retries;
@@ -276,7 +277,9 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   // A file fetched whole must fit the cache with room to spare, or the culler would take its
   // first part (and everything else) to make room for its last.
   uint64_t prefetch_max = *ParseSize(args.prefetch_random_max);
-  if (!args.cache_size.empty()) prefetch_max = std::min(prefetch_max, *ParseSize(args.cache_size) / 2);
+  if (!args.cache_size.empty()) {
+    prefetch_max = std::min(prefetch_max, *ParseSize(args.cache_size) / 2);
+  }
   netfs_options.random_prefetch_large_max = prefetch_max;
   netfs_options.random_prefetch_max = std::min(netfs_options.random_prefetch_max, prefetch_max);
   // Readahead takes up to a quarter of the memory too; the rest is what readers keep.
@@ -304,8 +307,7 @@ int Serve(const MountArgs& args, uint64_t memory_limit, int ready_fd) {
   // As many closed files keep their state as the cache may keep objects open: past that, an
   // object would only be kept to have its files closed.
   options.idle_files = cachefiles::DefaultOpenObjects();
-  // At about 0.75 KB each, a sixteenth of a KiB per KiB of page cache: a twentieth more memory.
-  options.max_inodes = max_inodes;
+  options.max_inodes = max_inodes;  // Their share of the memory limit is kept out of the pool.
   auto session = nc_fuse::Session::Mount(context, options);
   if (!session.ok()) return Fail(session.status().message());
 

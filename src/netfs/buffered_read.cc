@@ -196,11 +196,13 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
       PlanReadahead(ra, pos, end, i_size, max_readahead, netfs_->options_.max_subrequest,
                     &netfs_->readahead_ahead_, &random), i_size);
   const Options& options = netfs_->options_;
-  if (random && !background_fetch_started_.load(std::memory_order_relaxed) && cookie_ &&
-      (i_size <= options.random_prefetch_max ||
-       (i_size <= options.random_prefetch_large_max &&
-        random_download_bytes_.load(std::memory_order_relaxed) >= i_size / Options::kRandomPrefetchShare)) &&
-      cookie_->BytesCached() < i_size) {
+  const uint64_t random_downloads = random_download_bytes_.load(std::memory_order_relaxed);
+  const bool worth_fetching_whole =
+      i_size <= options.random_prefetch_max ||
+      (i_size <= options.random_prefetch_large_max &&
+       random_downloads >= i_size / Options::kRandomPrefetchShare);
+  if (random && worth_fetching_whole && !background_fetch_started_.load(std::memory_order_relaxed) &&
+      cookie_ && cookie_->BytesCached() < i_size) {
     StartBackgroundFetch();
   }
   const uint64_t first = pos / kFolioSize;
@@ -265,7 +267,9 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
   }
   if (random) {
     uint64_t downloads = 0;
-    for (const auto& sub : subs) downloads += sub->source == Source::kDownloadFromServer ? sub->len : 0;
+    for (const auto& sub : subs) {
+      if (sub->source == Source::kDownloadFromServer) downloads += sub->len;
+    }
     if (downloads > 0) random_download_bytes_.fetch_add(downloads, std::memory_order_relaxed);
   }
   Io::ThrottleDownloads(netfs_, subs);

@@ -201,8 +201,11 @@ size_t MetadataCachingOrigin::RecentAnswers() {
 
 void MetadataCachingOrigin::SweepRecentLocked() {
   const auto now = std::chrono::steady_clock::now();
-  std::erase_if(recent_, [&](const auto& entry) { return now - entry.second.fetched >= options_.ttl; });
-  if (recent_.size() >= kMaxRecent) recent_.clear();  // A long TTL: refills from the disk's records.
+  std::erase_if(recent_, [&](const auto& entry) {
+    return now - entry.second.fetched >= options_.ttl;
+  });
+  // Still full under a long TTL: start afresh (the records on disk answer meanwhile).
+  if (recent_.size() >= kMaxRecent) recent_.clear();
   sweep_recent_at_ = std::max<size_t>(1024, 2 * recent_.size());
 }
 
