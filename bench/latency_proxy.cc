@@ -7,17 +7,19 @@
 // reader thread stamps every chunk with the moment it may leave (half the round trip after it
 // arrived) and a writer thread sends it then, so bytes keep their order and a request/response
 // exchange costs one round trip.
-// Each direction also keeps TCP's window: no more than --window-kib may be unacknowledged,
-// that is read from the sender less than a round trip ago (half to cross, half for the ack to
-// come back). Over a real link of that round trip, one connection's throughput is its window
-// per round trip; a proxy without one let a single curl carry 1.8 GB/s over "20 ms", which no
-// TCP connection with Linux's default buffers does. The default is what this machine's TCP
-// would allow a connection: the sender's largest send buffer (tcp_wmem) or half the receiver's
-// largest receive buffer (tcp_rmem, with tcp_adv_win_scale 1), whichever is smaller.
+// Each direction also keeps TCP's window: no more than --window-kib may be unacknowledged, and
+// a chunk is acknowledged half a round trip after it was delivered (so a receiver that stops
+// reading stops its sender). Over a real link of that round trip, one connection's throughput
+// is its window per round trip; a proxy without one let a single curl carry 1.8 GB/s over
+// "20 ms", which no TCP connection with Linux's default buffers does. The default is what this
+// machine's TCP would allow a connection: the sender's largest send buffer (tcp_wmem) or half
+// the receiver's largest receive buffer (tcp_rmem, with tcp_adv_win_scale 1), whichever is
+// smaller.
 // With --link-mib-s, server-to-client chunks also queue for one link of that rate shared by
 // all connections, as on a real WAN link, and each connection holds no more than about two
-// round trips of the link, so TCP flow control reaches the server as it would there. Written in C++ with splice because the first version, in Python, needed a core per
-// GB/s and so was itself the link at 20 ms.
+// round trips of the link, so TCP flow control reaches the server as it would there.
+// Written in C++ with splice because the first version, in Python, needed a core per GB/s and
+// so was itself the link at 20 ms.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>

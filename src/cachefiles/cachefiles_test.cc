@@ -274,11 +274,11 @@ TEST_F(CachefilesTest, ARandomReadersWritesStayInThePageCacheAndAStreamsBypassIt
   const uint64_t half = size / 2;
   // Folio-like buffers, as downloads are: the stream's half is written O_DIRECT, the random
   // reader's through the page cache, where its next reads will find it.
-  ASSERT_TRUE(object->WriteV(0, {std::span<const std::byte>(raw, half)}, fscache::WriteHint::kStreamed).ok());
+  std::span<const std::byte> stream_half(raw, half), random_half(raw + half, half);
+  ASSERT_TRUE(object->WriteV(0, {stream_half}, fscache::WriteHint::kStreamed).ok());
   fs::path data = Find(".data");
   EXPECT_EQ(ResidentPages(data), 0u) << "a stream's cache write went through the page cache";
-  ASSERT_TRUE(object->WriteV(half, {std::span<const std::byte>(raw + half, half)},
-                             fscache::WriteHint::kRereadSoon).ok());
+  ASSERT_TRUE(object->WriteV(half, {random_half}, fscache::WriteHint::kRereadSoon).ok());
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   EXPECT_EQ(ResidentPages(data), half / page) << "a random reader's cache write bypassed memory";
   std::string back(size, '\0');

@@ -148,6 +148,14 @@ util::Result<FolioSpan> Inode::ReadFolios(uint64_t pos, uint64_t len, ReadaheadS
   return result;
 }
 
+bool Inode::WorthFetchingWhole(uint64_t i_size) const {
+  const Options& options = netfs_->options_;
+  if (i_size <= options.random_prefetch_max) return true;
+  const uint64_t share = i_size / Options::kRandomPrefetchShare;
+  return i_size <= options.random_prefetch_large_max &&
+         random_download_bytes_.load(std::memory_order_relaxed) >= share;
+}
+
 void Inode::StartBackgroundFetch() {
   if (background_fetch_started_.exchange(true)) return;  // Once per inode.
   netfs_->stats_.background_fetches.fetch_add(1, std::memory_order_relaxed);
@@ -195,14 +203,8 @@ util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadSt
   const uint64_t ra_end = std::min(
       PlanReadahead(ra, pos, end, i_size, max_readahead, netfs_->options_.max_subrequest,
                     &netfs_->readahead_ahead_, &random), i_size);
-  const Options& options = netfs_->options_;
-  const uint64_t random_downloads = random_download_bytes_.load(std::memory_order_relaxed);
-  const bool worth_fetching_whole =
-      i_size <= options.random_prefetch_max ||
-      (i_size <= options.random_prefetch_large_max &&
-       random_downloads >= i_size / Options::kRandomPrefetchShare);
-  if (random && worth_fetching_whole && !background_fetch_started_.load(std::memory_order_relaxed) &&
-      cookie_ && cookie_->BytesCached() < i_size) {
+  if (random && !background_fetch_started_.load(std::memory_order_relaxed) && cookie_ &&
+      WorthFetchingWhole(i_size) && cookie_->BytesCached() < i_size) {
     StartBackgroundFetch();
   }
   const uint64_t first = pos / kFolioSize;

@@ -245,6 +245,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
 
   // Fetches the whole file through the page cache (and so into the cache), in the background.
   void StartBackgroundFetch();
+  // Whether a file of `i_size` read at random is fetched whole now (Options::random_prefetch_*).
+  bool WorthFetchingWhole(uint64_t i_size) const;
 
   Netfs* const netfs_;
   const std::string path_;

@@ -503,7 +503,8 @@ TEST_F(NetfsTest, LargeFilesReadAtRandomAreNotFetchedWhole) {
   // Random reads of five folios: an eighth of the file, past the share that would fetch a file
   // up to random_prefetch_large_max whole.
   for (uint64_t index : {17, 3, 30, 8, 25}) {
-    ASSERT_EQ(*ReadRange(*inode, index * kFolioSize, 100, &ra), content.substr(index * kFolioSize, 100));
+    ASSERT_EQ(*ReadRange(*inode, index * kFolioSize, 100, &ra),
+              content.substr(index * kFolioSize, 100));
   }
   Settle();
   EXPECT_EQ(netfs_->stats().background_fetches.load(), 0u);
@@ -522,7 +523,8 @@ TEST_F(NetfsTest, ALargeFileIsFetchedWholeOnceItsRandomReadsDownloadedAShareOfIt
   // The first seek is not random access yet; the second and third read at random download a
   // folio each, a share: the fourth starts the whole-file fetch.
   for (uint64_t index : {17, 3, 40, 50}) {
-    ASSERT_EQ(*ReadRange(*inode, index * kFolioSize, 100, &ra), content.substr(index * kFolioSize, 100));
+    ASSERT_EQ(*ReadRange(*inode, index * kFolioSize, 100, &ra),
+              content.substr(index * kFolioSize, 100));
     if (index == 40) {
       Settle();
       EXPECT_EQ(netfs_->stats().background_fetches.load(), 0u) << "started before a share was read";
