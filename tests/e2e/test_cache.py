@@ -4,6 +4,7 @@ read-only cache disk. Reads must always stay correct; the cache only loses entri
 import errno
 import os
 import resource
+import shutil
 import subprocess
 import time
 import unittest
@@ -153,9 +154,10 @@ class TmpfsCacheTestCase(MountTestCase):
 
     def tearDown(self):
         try:
-            super().tearDown()  # Unmounts netcache first.
+            super().tearDown()  # Unmounts netcache first; the scratch's rmtree stops at the tmpfs.
         finally:
             subprocess.run(["umount", "-l", self.cache], capture_output=True)
+            shutil.rmtree(self.scratch, ignore_errors=True)  # What was under it.
 
 
 class SmallDiskTest(TmpfsCacheTestCase):
@@ -307,6 +309,7 @@ class CacheDiskTurnsReadOnlyTest(MountTestCase):
             super().tearDown()
         finally:
             subprocess.run(["umount", self.cache], capture_output=True)
+            shutil.rmtree(self.scratch, ignore_errors=True)  # The mount point the first rmtree left.
 
     def test_reads_go_on_from_the_origin_and_from_what_was_cached(self):
         cached = random_bytes(4 * MIB, 800)
