@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace fscache {
@@ -65,16 +66,11 @@ Cookie::Cookie(Cache* cache, std::string key, std::unique_ptr<BackendObject> obj
 
 namespace {
 constexpr std::chrono::seconds kCachingPause(30);
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 bool Cookie::Disabled() const {
   int64_t until = disabled_until_ns_.load(std::memory_order_relaxed);
-  return until != 0 && SteadyNowNs() < until;
+  return until != 0 && util::SteadyNs() < until;
 }
 
 bool Cookie::caching() const {
@@ -143,7 +139,7 @@ uint64_t Cookie::BytesCached() {
 }
 
 void Cookie::DisableCaching(const Status& why) {
-  int64_t now = SteadyNowNs();
+  int64_t now = util::SteadyNs();
   int64_t previous = disabled_until_ns_.exchange(now + std::chrono::nanoseconds(kCachingPause).count());
   if (previous >= now) return;  // Already paused.
   int64_t logged = cache_->write_failure_logged_ns_.load(std::memory_order_relaxed);

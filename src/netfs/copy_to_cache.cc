@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "netfs/internal.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace netfs {
@@ -34,9 +35,7 @@ void Io::ThrottleDownloads(Netfs* netfs, std::vector<std::shared_ptr<Subrequest>
   for (auto& sub : subs) sub->copy_to_cache = false;
   netfs->stats_.cache_writes_skipped.fetch_add(1, std::memory_order_relaxed);
   netfs->stats_.cache_write_skipped_bytes.fetch_add(cached, std::memory_order_relaxed);
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = util::SteadyNs();
   if (netfs->backlog_logged_ns_ != 0 && now - netfs->backlog_logged_ns_ < 60'000'000'000LL) {
     ++netfs->backlog_skips_unlogged_;
     return;
