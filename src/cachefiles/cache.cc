@@ -11,7 +11,9 @@
 
 #include <dirent.h>
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -44,12 +46,12 @@ Status MakeDirs(const std::string& path) {
     at = path.find('/', at + 1);
     partial = path.substr(0, at);
     if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (MkdirNoFollow(partial, 0700) != 0 && errno != EEXIST) {
       return Status::FromErrno(errno, "cannot create cache directory " + partial);
     }
   }
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "cache directory " + path);
+  if (StatNoFollow(path, &st) != 0) return Status::FromErrno(errno, "cache directory " + path);
   if (!S_ISDIR(st.st_mode)) {
     return Status::Error(Code::kNotADirectory, "cache directory " + path + " is not a directory");
   }
@@ -70,37 +72,37 @@ class Volume final : public fscache::BackendVolume {
     std::string dir = dir_ + "/meta/" + hash.substr(0, 2);
     std::string path = dir + "/" + hash;
     struct stat old_st;
-    bool exists = ::stat(path.c_str(), &old_st) == 0;
+    bool exists = StatNoFollow(path, &old_st) == 0;
     int64_t old_allocated = exists ? old_st.st_blocks * 512 : 0;
     if (!exists) {
       Status admitted = space_->AdmitCreate();
       if (!admitted.ok()) return admitted;
     }
     std::string bytes = EncodeMetadataRecord(key, record.stored_at_ns, record.value);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = OpenNoFollow(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 && errno == ENOENT) {  // The first record of its fan-out directory.
       Status made = MakeDir(dir_ + "/meta");
       if (made.ok()) made = MakeDir(dir);
       if (!made.ok()) return made;
-      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      fd = OpenNoFollow(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     }
     if (fd < 0) return Status::FromErrno(errno, "create " + path);
     Status written = WriteAll(fd, bytes.data(), bytes.size(), 0, "write " + path);
     ::close(fd);
     if (!written.ok()) {
-      ::unlink(path.c_str());  // A torn record would only be ignored; an absent one is clearer.
+      UnlinkNoFollow(path);  // A torn record would only be ignored; an absent one is clearer.
       space_->Charge(-old_allocated);
       return written;
     }
     struct stat new_st;
-    if (::stat(path.c_str(), &new_st) == 0) space_->Charge(new_st.st_blocks * 512 - old_allocated);
+    if (StatNoFollow(path, &new_st) == 0) space_->Charge(new_st.st_blocks * 512 - old_allocated);
     return Status::Ok();
   }
 
   std::optional<fscache::MetadataRecord> GetMetadata(const std::string& key) override {
     std::string hash = HexHash("meta:" + key);
     std::string path = dir_ + "/meta/" + hash.substr(0, 2) + "/" + hash;
-    FILE* f = std::fopen(path.c_str(), "rb");
+    FILE* f = FopenNoFollow(path, "rb");
     if (f == nullptr) return std::nullopt;
     std::string bytes;
     char chunk[65536];
@@ -118,7 +120,7 @@ class Volume final : public fscache::BackendVolume {
     std::string hash = HexHash(key);
     std::string fanout = dir_ + "/" + hash.substr(0, 2);
     struct stat existing;
-    if (::stat((fanout + "/" + hash + ".data").c_str(), &existing) != 0) {
+    if (StatNoFollow(fanout + "/" + hash + ".data", &existing) != 0) {
       Status admitted = space_->AdmitCreate();  // New files: not below bstop/fstop.
       if (!admitted.ok()) return admitted;
       Status made = MakeDir(fanout);
@@ -132,12 +134,12 @@ class Volume final : public fscache::BackendVolume {
  private:
   // Creates `path` if missing, charging its blocks to the cache's space.
   Status MakeDir(const std::string& path) {
-    if (::mkdir(path.c_str(), 0700) != 0) {
+    if (MkdirNoFollow(path, 0700) != 0) {
       if (errno == EEXIST) return Status::Ok();
       return Status::FromErrno(errno, "create " + path);
     }
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0) space_->Charge(st.st_blocks * 512);
+    if (StatNoFollow(path, &st) == 0) space_->Charge(st.st_blocks * 512);
     return Status::Ok();
   }
 
@@ -173,7 +175,7 @@ class Cache final : public fscache::Backend {
       const uint64_t bytes_before = volume_files_bytes();
       Status status = MakeDirs(dir);
       if (!status.ok()) return status;
-      int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      int fd = OpenNoFollow(lock_path, O_RDWR | O_CREAT, 0600);
       if (fd < 0) return Status::FromErrno(errno, "cannot use cache directory " + dir_);
       // Another daemon's culler holds an unused volume's lock for a moment while it culls it:
       // wait that out before taking the next slot (a daemon holds it for as long as it runs).
@@ -190,7 +192,7 @@ class Cache final : public fscache::Backend {
                     dir_.c_str(), slot);
       }
       // For people looking at the cache: which origin this volume belongs to.
-      if (FILE* f = std::fopen(key_path.c_str(), "w")) {
+      if (FILE* f = FopenNoFollow(key_path, "w")) {
         std::fprintf(f, "%s\n", key.c_str());
         std::fclose(f);
       }
@@ -223,28 +225,29 @@ util::Result<std::unique_ptr<fscache::Backend>> OpenCache(const std::string& dir
   if (std::string bad = CheckPolicy(policy); !bad.empty()) {
     return Status::Error(Code::kInvalidArgument, "cache thresholds: " + bad);
   }
-  Status status = MakeDirs(dir);
-  if (!status.ok()) return status;
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+  auto resolved = CheckedCacheDir(dir, /*create=*/true);
+  if (!resolved.ok()) return resolved.status();
+  if (::access(resolved->c_str(), W_OK | X_OK) != 0) {
     return Status::FromErrno(errno, "cache directory " + dir + " is not writable");
   }
-  return std::unique_ptr<fscache::Backend>(new Cache(dir, granule_size, policy));
+  return std::unique_ptr<fscache::Backend>(new Cache(*resolved, granule_size, policy));
 }
 
-util::Result<uint64_t> CullCacheDir(const std::string& dir, uint64_t target_bytes) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "cache directory " + dir);
+util::Result<uint64_t> CullCacheDir(const std::string& given_dir, uint64_t target_bytes) {
+  auto checked = CheckedCacheDir(given_dir, /*create=*/false);
+  if (!checked.ok()) return checked.status();
+  const std::string& dir = *checked;
   CullPolicy policy;
   policy.cache_size = target_bytes;
   Space space(dir, policy);
   std::vector<int> locks;
-  DIR* entries = ::opendir(dir.c_str());
+  DIR* entries = OpenDirNoFollow(dir);
   if (entries == nullptr) return Status::FromErrno(errno, "cache directory " + dir);
   uint64_t busy = 0;
   while (struct dirent* entry = ::readdir(entries)) {
     std::string name = entry->d_name;
     if (name.rfind("v-", 0) != 0) continue;
-    int fd = ::open((dir + "/" + name + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    int fd = OpenNoFollow(dir + "/" + name + "/lock", O_RDWR);
     if (fd < 0) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd);
@@ -276,7 +279,7 @@ std::string ReadSmallFile(const std::string& path) {
 
 std::vector<std::string> VolumeDirs(const std::string& dir) {
   std::vector<std::string> out;
-  if (DIR* entries = ::opendir(dir.c_str())) {
+  if (DIR* entries = OpenDirNoFollow(dir)) {
     while (struct dirent* entry = ::readdir(entries)) {
       if (std::string(entry->d_name).rfind("v-", 0) == 0) out.push_back(dir + "/" + entry->d_name);
     }
@@ -287,9 +290,13 @@ std::vector<std::string> VolumeDirs(const std::string& dir) {
 
 }  // namespace
 
-util::Result<std::vector<CacheEntry>> ListCacheDir(const std::string& dir) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "cache directory " + dir);
+util::Result<std::vector<CacheEntry>> ListCacheDir(const std::string& given_dir) {
+  // Only read: anyone's cache may be listed, through its real path.
+  char resolved[PATH_MAX];
+  if (::realpath(given_dir.c_str(), resolved) == nullptr) {
+    return Status::FromErrno(errno, "cache directory " + given_dir);
+  }
+  const std::string dir = resolved;
   std::vector<CacheEntry> out;
   for (const std::string& volume : VolumeDirs(dir)) {
     std::string volume_key = ReadSmallFile(volume + "/volume.key");
@@ -316,12 +323,15 @@ util::Result<std::vector<CacheEntry>> ListCacheDir(const std::string& dir) {
   return out;
 }
 
-Status ClearCacheDir(const std::string& dir) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "cache directory " + dir);
+Status ClearCacheDir(const std::string& given_dir) {
+  auto checked = CheckedCacheDir(given_dir, /*create=*/false);
+  if (!checked.ok()) return checked.status();
+  const std::string& dir = *checked;
   std::string busy;
+  std::string failed;  // What could not be removed: "cleared" must not be said then.
+  uint64_t failures = 0;
   for (const std::string& volume : VolumeDirs(dir)) {
-    int fd = ::open((volume + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    int fd = OpenNoFollow(volume + "/lock", O_RDWR);
     if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       busy += (busy.empty() ? "" : ", ") + ReadSmallFile(volume + "/volume.key");
       ::close(fd);
@@ -329,12 +339,27 @@ Status ClearCacheDir(const std::string& dir) {
     }
     std::error_code ec;
     for (auto& entry : std::filesystem::directory_iterator(volume, ec)) {
-      if (entry.path().filename() != "lock") std::filesystem::remove_all(entry.path(), ec);
+      if (entry.path().filename() == "lock") continue;
+      std::error_code removal;
+      std::filesystem::remove_all(entry.path(), removal);
+      if (removal) {
+        ++failures;
+        if (failed.empty()) failed = entry.path().string() + ": " + removal.message();
+      }
+    }
+    if (ec) {
+      ++failures;
+      if (failed.empty()) failed = volume + ": " + ec.message();
     }
     if (fd >= 0) ::close(fd);
   }
   if (!busy.empty()) {
     return Status::Error(Code::kBusy, "in use by a running netcache (unmount first): " + busy);
+  }
+  if (failures > 0) {
+    return Status::Error(Code::kPermissionDenied,
+                         "could not remove " + std::to_string(failures) + " entr" +
+                             (failures == 1 ? "y" : "ies") + " of the cache (first: " + failed + ")");
   }
   return Status::Ok();
 }

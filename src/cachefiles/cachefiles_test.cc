@@ -500,6 +500,70 @@ TEST_F(CachefilesTest, UnusableCacheDirectoryIsAClearError) {
   EXPECT_NE(backend.status().message().find("cache directory"), std::string::npos);
 }
 
+// Issue 15.6: cache files were opened through symlinks: one planted in the cache directory made
+// a root daemon truncate and overwrite a root-owned 0600 file, and create another.
+TEST_F(CachefilesTest, PlantedSymlinksInTheCacheAreNeverFollowed) {
+  const std::string content = Pattern(2 * kGranule, 30);
+  {
+    auto volume = Volume();
+    auto object = std::move(*volume->OpenObject("f", "v1", content.size()));
+    ASSERT_TRUE(object->Write(0, Bytes(content)).ok());
+    ASSERT_TRUE(volume->PutMetadata("attr:f", {"value", 1}).ok());
+  }
+  backend_.reset();
+  testutil::ScratchDir outside_dir{"nc-victim"};
+  const fs::path victim = outside_dir.path() / "precious";
+  std::ofstream(victim) << "precious bytes";
+  fs::permissions(victim, fs::perms::owner_read | fs::perms::owner_write);
+  // Every kind of file the cache opens, replaced by a link to the victim (or to where a new
+  // file would be made), and a fan-out directory by a link to the victim's directory.
+  int planted = 0;
+  std::vector<fs::path> files;
+  for (auto& entry : fs::recursive_directory_iterator(dir_)) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  for (const fs::path& file : files) {
+    if (file.filename() == "lock") continue;
+    fs::remove(file);
+    fs::create_symlink(file.filename() == "volume.key" ? outside_dir.path() / "made" : victim, file);
+    ++planted;
+  }
+  ASSERT_GE(planted, 4);  // .data, .meta, a metadata record, volume.key.
+  auto volume = Volume();
+  auto object = volume->OpenObject("f", "v1", content.size());
+  if (object.ok()) {
+    EXPECT_EQ((*object)->Usage().bytes_present, 0u);
+    (void)(*object)->Write(0, Bytes(content));
+  }
+  (void)volume->PutMetadata("attr:f", {"other", 2});
+  EXPECT_FALSE(volume->GetMetadata("attr:f").has_value());
+  std::ifstream in(victim);
+  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, "precious bytes");
+  EXPECT_FALSE(fs::exists(outside_dir.path() / "made"));
+}
+
+TEST_F(CachefilesTest, ACacheDirectoryOthersCouldPlantFilesInIsRefused) {
+  fs::create_directories(dir_);
+  fs::permissions(dir_, fs::perms::all);  // 0777, as a careless mkdir in /tmp might leave it.
+  auto open = OpenCache(dir_.string(), kGranule);
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.status().message().find("writable by other users"), std::string::npos)
+      << open.status().ToString();
+  fs::permissions(dir_, fs::perms::owner_all);
+  ASSERT_EQ(::chown(dir_.c_str(), 12345, 12345), 0);  // Made by someone else first.
+  open = OpenCache(dir_.string(), kGranule);
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.status().message().find("belongs to uid 12345"), std::string::npos)
+      << open.status().ToString();
+  ASSERT_EQ(::chown(dir_.c_str(), ::geteuid(), ::getegid()), 0);
+  EXPECT_TRUE(OpenCache(dir_.string(), kGranule).ok());
+  // A new one is made private.
+  fs::remove_all(dir_);
+  ASSERT_TRUE(OpenCache(dir_.string(), kGranule).ok());
+  EXPECT_EQ(fs::status(dir_).permissions(), fs::perms::owner_all);
+}
+
 TEST(MetadataTest, RecordsRoundTripAndStopAtTheFirstBadOne) {
   MetadataHeader header{"key", "aux", 4096, 10000};
   std::string bytes = EncodeHeader(header);

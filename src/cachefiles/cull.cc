@@ -211,7 +211,7 @@ std::vector<CullCandidate> Space::Candidates(std::vector<int>* orphan_locks) {
         std::find(dirs.begin(), dirs.end(), volume) != dirs.end()) {
       continue;
     }
-    int fd = ::open((volume + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    int fd = OpenNoFollow(volume + "/lock", O_RDWR);
     if (fd < 0) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd);  // In use by another daemon, which culls it itself.
@@ -228,7 +228,7 @@ std::vector<CullCandidate> Space::Candidates(std::vector<int>* orphan_locks) {
       if (it->path().parent_path().parent_path().filename() == "meta" &&
           it->path().extension().empty() && it->is_regular_file(ec)) {
         struct stat st;
-        if (::stat(it->path().c_str(), &st) != 0) continue;
+        if (::lstat(it->path().c_str(), &st) != 0) continue;
         CullCandidate record;
         record.base_path = it->path().string();
         record.allocated = static_cast<uint64_t>(st.st_blocks) * 512;
@@ -269,7 +269,7 @@ uint64_t Space::CullOne(const CullCandidate& candidate) {
     // One unlink: a reader that has it open keeps what it reads, a torn read fails the
     // record's checksum and counts as absent, and a later write simply creates it again.
     uint64_t size = AllocatedBytes(candidate.base_path);
-    if (::unlink(candidate.base_path.c_str()) != 0) return 0;
+    if (UnlinkNoFollow(candidate.base_path) != 0) return 0;
     Charge(-static_cast<int64_t>(size));
     return size;
   }
@@ -284,7 +284,7 @@ uint64_t Space::CullOne(const CullCandidate& candidate) {
   for (const char* suffix : {".data", ".meta"}) {
     std::string path = candidate.base_path + suffix;
     uint64_t size = AllocatedBytes(path);
-    if (::unlink(path.c_str()) == 0) freed += size;
+    if (UnlinkNoFollow(path) == 0) freed += size;
   }
   Charge(-static_cast<int64_t>(freed));
   if (freed > 0) objects_.fetch_sub(std::min<uint64_t>(1, objects_.load()), std::memory_order_relaxed);

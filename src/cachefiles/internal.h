@@ -2,12 +2,34 @@
 // internal.h — small file helpers shared by the files of cachefiles/ only.
 #pragma once
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "util/status.h"
 
 namespace cachefiles {
+
+// Every path under the cache directory is reached through these. The cache directory's own
+// path is resolved once when it is opened (CheckedCacheDir: no symlink in it), so a symlink met
+// anywhere on a path below it was planted there: it is never followed (openat2 with
+// RESOLVE_NO_SYMLINKS), and the call fails with ELOOP. Each returns as the system call it
+// stands for (-1 and errno, or null).
+int OpenNoFollow(const std::string& path, int flags, mode_t mode = 0);
+int StatNoFollow(const std::string& path, struct stat* st);
+int UnlinkNoFollow(const std::string& path);
+int MkdirNoFollow(const std::string& path, mode_t mode);
+DIR* OpenDirNoFollow(const std::string& path);
+FILE* FopenNoFollow(const std::string& path, const char* mode);  // "rb" or "w".
+
+// The cache directory `dir` made if missing (mode 0700) and resolved to its real path, or why it
+// must not be used: it is not a directory, or belongs to another user, or others may write to it
+// (anyone who can create files in it can plant symlinks or files whose names are computable).
+util::Result<std::string> CheckedCacheDir(const std::string& dir, bool create);
 
 // Allocated bytes (blocks, as du counts them) of one path; 0 if it does not exist.
 uint64_t AllocatedBytes(const std::string& path);

@@ -62,7 +62,7 @@ uint64_t AllocatedOf(int fd) {
 AccessRecord ReadAccessRecord(const std::string& base_path) {
   AccessRecord access{1, 0};
   struct stat st;
-  if (::stat((base_path + ".meta").c_str(), &st) != 0) return access;
+  if (StatNoFollow(base_path + ".meta", &st) != 0) return access;
   access.last_access_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
   auto bytes = ReadWholeFile(base_path + ".meta");
   if (bytes.ok()) {
@@ -80,21 +80,21 @@ util::Result<std::unique_ptr<Object>> Object::Open(const std::string& base_path,
   // alone until they are ready.)
   if (space != nullptr) space->Register(base_path, object.get());
   struct stat existing;
-  const bool existed = ::stat((base_path + ".data").c_str(), &existing) == 0;
+  const bool existed = StatNoFollow(base_path + ".data", &existing) == 0;
   uint64_t allocated_before = 0;
   if (existed) {
     struct stat meta;
     allocated_before = static_cast<uint64_t>(existing.st_blocks) * 512;
-    if (::stat((base_path + ".meta").c_str(), &meta) == 0) {
+    if (StatNoFollow(base_path + ".meta", &meta) == 0) {
       allocated_before += static_cast<uint64_t>(meta.st_blocks) * 512;
     }
   }
   object->allocated_ = allocated_before;
-  object->data_fd_ = ::open((base_path + ".data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  object->data_fd_ = OpenNoFollow(base_path + ".data", O_RDWR | O_CREAT, 0600);
   if (object->data_fd_ < 0) return Status::FromErrno(errno, "open " + base_path + ".data");
   object->OpenDirect();
   object->meta_fd_ =
-      ::open((base_path + ".meta").c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      OpenNoFollow(base_path + ".meta", O_RDWR | O_CREAT | O_APPEND, 0600);
   if (object->meta_fd_ < 0) return Status::FromErrno(errno, "open " + base_path + ".meta");
   object->SetFilesOpen(true);
   auto bytes = ReadWholeFile(object->meta_fd_);
@@ -196,9 +196,9 @@ bool Object::ParkIfIdle() {
 
 Status Object::Unpark() {
   // Not created again: files gone since (removed by hand, say) mean no data, as after a cull.
-  data_fd_ = ::open((base_path_ + ".data").c_str(), O_RDWR | O_CLOEXEC);
+  data_fd_ = OpenNoFollow(base_path_ + ".data", O_RDWR);
   if (data_fd_ >= 0) {
-    meta_fd_ = ::open((base_path_ + ".meta").c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    meta_fd_ = OpenNoFollow(base_path_ + ".meta", O_RDWR | O_APPEND);
   }
   if (data_fd_ < 0 || meta_fd_ < 0) {
     int err = errno;
@@ -228,7 +228,7 @@ void Object::OpenDirect() {
   // A smaller object never gets a direct read: its file is not opened a second time (one open
   // more per cached small file would be all it cost).
   if (direct_fd_ >= 0 || header_.object_size < kDirectMin) return;
-  direct_fd_ = ::open((base_path_ + ".data").c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+  direct_fd_ = OpenNoFollow(base_path_ + ".data", O_RDWR | O_DIRECT);
 }
 
 void Object::CloseData() {
@@ -299,7 +299,7 @@ uint64_t Object::CullIfIdle() {
   std::lock_guard lock(mu_);
   if (uses_.load(std::memory_order_relaxed) > 0 || retired_) return 0;
   uint64_t freed = allocated_;
-  for (const char* suffix : {".data", ".meta"}) ::unlink((base_path_ + suffix).c_str());
+  for (const char* suffix : {".data", ".meta"}) UnlinkNoFollow(base_path_ + suffix);
   parked_ = false;
   Retire();
   return freed;
@@ -321,7 +321,7 @@ void Object::Retire() {
 }
 
 Status Object::Revive() {
-  data_fd_ = ::open((base_path_ + ".data").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  data_fd_ = OpenNoFollow(base_path_ + ".data", O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (data_fd_ < 0) return Status::FromErrno(errno, "open " + base_path_ + ".data");
   SizeDataFile();
   OpenDirect();
@@ -369,7 +369,7 @@ void Object::SizeDataFile() {
 Status Object::RewriteMetadata() {
   const std::string path = base_path_ + ".meta";
   if (meta_fd_ < 0) {
-    meta_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    meta_fd_ = OpenNoFollow(path, O_RDWR | O_CREAT | O_APPEND, 0600);
     if (meta_fd_ < 0) return Status::FromErrno(errno, "open " + path);
   }
   std::string bytes = EncodeHeader(header_);

@@ -14,6 +14,7 @@ int ErrnoOf(const util::Status& status) {
     case util::Code::kNotADirectory: return ENOTDIR;
     case util::Code::kIsADirectory: return EISDIR;
     case util::Code::kBusy: return EBUSY;
+    case util::Code::kNameTooLong: return ENAMETOOLONG;
     // The origin changed under us too often, the cache is unusable, or the origin failed:
     // a reader gets EIO rather than bytes we cannot vouch for.
     case util::Code::kStale:

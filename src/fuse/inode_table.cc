@@ -2,12 +2,21 @@
 #include "fuse/inode_table.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "util/clock.h"
 
 namespace nc_fuse {
 
 using util::SteadyNs;
+
+namespace {
+
+fuse_ino_t DerivedIno(const std::string& path) {
+  return static_cast<fuse_ino_t>(std::hash<std::string>{}(path)) | (fuse_ino_t{1} << 63);
+}
+
+}  // namespace
 
 InodeTable::InodeTable() {
   // The root is never forgotten: the kernel holds it for the life of the mount.
@@ -24,7 +33,8 @@ std::shared_ptr<Node> InodeTable::Lookup(const std::string& path) {
     entry.node->looked_up_ns.store(SteadyNs(), std::memory_order_relaxed);
     return entry.node;
   }
-  fuse_ino_t ino = next_ino_++;
+  fuse_ino_t ino = DerivedIno(path);
+  if (by_ino_.count(ino) != 0) ino = next_ino_++;
   auto node = std::make_shared<Node>(ino, path);
   node->looked_up_ns.store(SteadyNs(), std::memory_order_relaxed);
   by_ino_[ino] = {node, 1};
@@ -42,6 +52,12 @@ std::shared_ptr<Node> InodeTable::Find(const std::string& path) {
   std::lock_guard lock(mu_);
   auto it = by_path_.find(path);
   return it == by_path_.end() ? nullptr : by_ino_.at(it->second).node;
+}
+
+fuse_ino_t InodeTable::InoOf(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = by_path_.find(path);
+  return it == by_path_.end() ? DerivedIno(path) : it->second;
 }
 
 void InodeTable::Forget(fuse_ino_t ino, uint64_t nlookup) {

@@ -53,21 +53,34 @@ struct Session::Impl {
 
 namespace {
 
+// REQUIRES: node->mu held (the handle is counted in node->open_generations).
 struct FileHandle {
-  explicit FileHandle(std::shared_ptr<netfs::Inode> file) : inode(std::move(file)) {
+  FileHandle(std::shared_ptr<Node> owner, std::shared_ptr<netfs::Inode> file, uint64_t pinned)
+      : node(std::move(owner)), inode(std::move(file)), generation(pinned) {
     inode->BeginUse();
+    ++node->open_generations[generation];
+    readahead.pinned_generation = generation;
   }
-  ~FileHandle() { inode->EndUse(); }
+  ~FileHandle() {
+    inode->EndUse();
+    std::lock_guard lock(node->mu);
+    if (--node->open_generations[generation] == 0) node->open_generations.erase(generation);
+  }
   FileHandle(const FileHandle&) = delete;
   FileHandle& operator=(const FileHandle&) = delete;
 
+  const std::shared_ptr<Node> node;
   const std::shared_ptr<netfs::Inode> inode;
+  const uint64_t generation;  // Of the version this handle reads.
   netfs::ReadaheadState readahead;
 };
 
 struct DirHandle {
   std::vector<origin::DirEntry> entries;
 };
+
+// The longest name the kernel's tools expect of a file system (NAME_MAX).
+constexpr size_t kNameMax = 255;
 
 Session::Impl* ImplOf(fuse_req_t req) { return static_cast<Session::Impl*>(fuse_req_userdata(req)); }
 
@@ -193,6 +206,11 @@ std::string FormatStatsJson(Session::Impl* impl) {
   return json;
 }
 
+// Records what the kernel is about to be told of a file's size (see Node::told_size).
+void Told(Node& node, const origin::Attr& attr) {
+  node.told_size.store(attr.size, std::memory_order_relaxed);
+}
+
 void ReplyEntry(fuse_req_t req, Session::Impl* impl, const std::shared_ptr<Node>& node,
                 const origin::Attr& attr) {
   fuse_entry_param entry = {};
@@ -201,6 +219,7 @@ void ReplyEntry(fuse_req_t req, Session::Impl* impl, const std::shared_ptr<Node>
   entry.attr_timeout = impl->options.attr_timeout;
   entry.entry_timeout = impl->options.attr_timeout;
   node->regular.store(attr.type == origin::FileType::kRegular, std::memory_order_relaxed);
+  Told(*node, attr);
   fuse_reply_entry(req, &entry);
 }
 
@@ -209,6 +228,8 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
   Session::Impl* impl = ImplOf(req);
   auto dir = impl->inodes.Get(parent);
   if (!dir) return (void)fuse_reply_err(req, ESTALE);
+  // No origin is asked about a name no local file system could hold (HTTP would say 404).
+  if (std::strlen(name) > kNameMax) return (void)fuse_reply_err(req, ENAMETOOLONG);
   std::string path = origin::JoinPath(dir->path, name);
   auto attr = impl->ctx.origin->GetStatAttr(path);
   if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
@@ -246,6 +267,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) noexcept {
   auto attr = FreshAttr(impl, *node, opened);
   if (!attr.ok()) return (void)fuse_reply_err(req, ErrnoOf(attr.status()));
   struct stat st = StatOf(ino, *attr);
+  Told(*node, *attr);
   // An opened file's reader asks at every expiry (auto_inval_data): at half the timeout it asks
   // while the origin's answer is still fresh and is being renewed behind it.
   fuse_reply_attr(req, &st, opened ? impl->options.attr_timeout / 2 : impl->options.attr_timeout);
@@ -274,6 +296,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   if (attr->type != origin::FileType::kRegular) return (void)fuse_reply_err(req, EACCES);
   std::unique_ptr<FileHandle> handle;
   node->looked_up_ns.store(util::SteadyNs(), std::memory_order_relaxed);
+  bool size_changed;
   {
     std::lock_guard lock(node->mu);
     if (!node->file) {
@@ -281,11 +304,26 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     } else {
       node->file->Revalidate(*attr);
     }
-    // The kernel's page cache is still good only if nothing changed since the last open.
-    fi->keep_cache = node->version_at_last_open == attr->version;
-    node->version_at_last_open = attr->version;
-    handle = std::make_unique<FileHandle>(node->file);
-    handle->readahead.pinned_generation = node->file->Generation();
+    // The version pinned and the page cache decision come from one reading of the inode (a
+    // revalidation racing with this open may have moved it past `attr`).
+    const netfs::Inode::Pin pin = node->file->CurrentVersion();
+    // The kernel's page cache is shared by every handle of the file. While a handle of an older
+    // version is open it reads those pages, so a newer handle must not put its pages there: it
+    // reads with direct I/O (the older handle meanwhile reads its own version's pages, or gets
+    // EIO from us for the rest). Otherwise the pages are kept only if they hold this version.
+    const bool older_open = !node->open_generations.empty() &&
+                            node->open_generations.begin()->first < pin.generation;
+    fi->direct_io = older_open;
+    fi->keep_cache = !older_open && node->version_at_last_open == pin.attr.version;
+    if (!older_open) node->version_at_last_open = pin.attr.version;
+    handle = std::make_unique<FileHandle>(node, node->file, pin.generation);
+    size_changed = node->told_size.load(std::memory_order_relaxed) != pin.attr.size;
+  }
+  if (size_changed) {
+    // The kernel reads up to the size it was told (a listing's, say): a file that grew since
+    // would read as the new version cut at the old size. Attributes only (offset -1): no pages
+    // are touched, so this cannot wait on the kernel's page locks.
+    fuse_lowlevel_notify_inval_inode(impl->se, ino, -1, 0);
   }
   fi->fh = reinterpret_cast<uint64_t>(handle.release());
   if (fuse_reply_open(req, fi) == -ENOENT) {
@@ -386,9 +424,30 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   auto entries = impl->ctx.origin->ReadDir(node->path);
   if (!entries.ok()) return (void)fuse_reply_err(req, ErrnoOf(entries.status()));
   auto handle = std::make_unique<DirHandle>();
-  handle->entries = std::move(*entries);
+  // "." and ".." first, as a local file system lists them (ls -a, and tools that count on them).
+  handle->entries.reserve(entries->size() + 2);
+  for (const char* dot : {".", ".."}) {
+    handle->entries.push_back({.name = dot, .type = origin::FileType::kDirectory});
+  }
+  size_t too_long = 0;
+  for (origin::DirEntry& entry : *entries) {
+    if (entry.name.size() > kNameMax) {
+      ++too_long;  // Cannot be looked up, and one such name must not fail the whole listing.
+      continue;
+    }
+    handle->entries.push_back(std::move(entry));
+  }
+  if (too_long > 0) {
+    NC_LOG_WARN("%s: %zu names longer than %zu bytes left out of the listing", node->path.c_str(),
+                too_long, kNameMax);
+  }
   fi->fh = reinterpret_cast<uint64_t>(handle.release());
   if (fuse_reply_open(req, fi) == -ENOENT) delete reinterpret_cast<DirHandle*>(fi->fh);
+}
+
+fuse_ino_t ParentIno(Session::Impl* impl, const std::string& dir_path) {
+  if (dir_path.empty()) return FUSE_ROOT_ID;  // The mount's root is its own parent here.
+  return impl->inodes.InoOf(origin::SplitPath(dir_path).first);
 }
 
 // Valid replies: fuse_reply_buf, fuse_reply_err.
@@ -405,12 +464,26 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
     const origin::DirEntry& entry = handle->entries[i];
     off_t next = static_cast<off_t>(i + 1);
     size_t room = size - used;
-    if (!plus) {
+    const bool dot = i < 2;  // "." and "..": see OpOpendir.
+    if (!plus || dot) {
+      // Every entry carries its real inode number: glibc's readdir skips d_ino 0, and the kernel
+      // reads a large directory with one READDIRPLUS and then plain READDIRs.
       struct stat st = {};
+      st.st_ino = i == 0   ? ino
+                  : i == 1 ? ParentIno(impl, dir->path)
+                           : impl->inodes.InoOf(origin::JoinPath(dir->path, entry.name));
       st.st_mode = entry.type == origin::FileType::kDirectory ? S_IFDIR
                    : entry.type == origin::FileType::kSymlink ? S_IFLNK
                                                                : S_IFREG;
-      size_t need = fuse_add_direntry(req, buf.data() + used, room, entry.name.c_str(), &st, next);
+      size_t need;
+      if (plus) {
+        // Node id 0: the kernel links no dentry and counts no lookup for these two.
+        fuse_entry_param param = {};
+        param.attr = st;
+        need = fuse_add_direntry_plus(req, buf.data() + used, room, entry.name.c_str(), &param, next);
+      } else {
+        need = fuse_add_direntry(req, buf.data() + used, room, entry.name.c_str(), &st, next);
+      }
       if (need > room) break;
       used += need;
       continue;
@@ -438,6 +511,7 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
     if (!attr.ok()) continue;  // Gone since the listing was taken.
     auto node = impl->inodes.Lookup(path);
     node->regular.store(attr->type == origin::FileType::kRegular, std::memory_order_relaxed);
+    Told(*node, *attr);
     fuse_entry_param param = {};
     param.ino = node->ino;
     param.attr = StatOf(node->ino, *attr);

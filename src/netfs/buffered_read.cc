@@ -188,7 +188,7 @@ util::Result<size_t> Inode::Read(uint64_t pos, std::span<std::byte> out, Readahe
 util::Result<FolioSpan> Inode::ReadOnce(uint64_t pos, uint64_t want, ReadaheadState* ra,
                                         bool* retry) {
   Snapshot snap = TakeSnapshot();
-  if (ra != nullptr && ra->pinned_generation && *ra->pinned_generation != snap.generation) {
+  if (ra != nullptr && ra->pinned_generation && *ra->pinned_generation != snap.version_generation) {
     return Status::Error(Code::kStale, path_ + " changed on the origin since it was opened");
   }
   const uint64_t i_size = snap.attr.size;

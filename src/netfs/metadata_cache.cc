@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "util/clock.h"
 #include "util/log.h"
@@ -148,10 +149,11 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   const std::string key = kind + ":" + path;
   if (use_ttl && options_.policy != OriginPolicy::kOffline && options_.ttl.count() > 0) {
     std::lock_guard lock(mu_);
-    const std::string* recent = RecentLocked(key);
+    const Recent* recent = RecentLocked(key);
     T cached{};
-    if (recent != nullptr && decode(*recent, &cached)) {
+    if (recent != nullptr && decode(recent->value, &cached)) {
       stats_.hits.fetch_add(1, std::memory_order_relaxed);
+      if constexpr (std::is_same_v<T, origin::Attr>) cached.asked_at_ns = recent->asked_at_ns;
       return cached;
     }
   }
@@ -172,9 +174,15 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
     stats_.hits.fetch_add(1, std::memory_order_relaxed);
     return cached;
   }
+  const int64_t asked = util::SteadyNs();
   util::Result<T> fresh = fetch(have ? &cached : nullptr);
   if (fresh.ok()) {
-    Remember(key, encode(*fresh), stored);
+    if constexpr (std::is_same_v<T, origin::Attr>) fresh->asked_at_ns = asked;
+    // Answers can finish out of order (a slow request, a renewal): the one asked last stands.
+    if (std::optional<std::string> newer = Remember(key, encode(*fresh), stored, asked)) {
+      T kept{};
+      if (decode(*newer, &kept)) return kept;  // Attr: asked_at_ns left 0, "not known".
+    }
     return fresh;
   }
   bool may_serve_stale = options_.policy == OriginPolicy::kStaleIfError && have &&
@@ -209,30 +217,34 @@ void MetadataCachingOrigin::SweepRecentLocked() {
   sweep_recent_at_ = std::max<size_t>(1024, 2 * recent_.size());
 }
 
-const std::string* MetadataCachingOrigin::RecentLocked(const std::string& key) const {
+const MetadataCachingOrigin::Recent* MetadataCachingOrigin::RecentLocked(
+    const std::string& key) const {
   auto it = recent_.find(key);
   if (it == recent_.end() || std::chrono::steady_clock::now() - it->second.fetched >= options_.ttl) {
     return nullptr;
   }
-  return &it->second.value;
+  return &it->second;
 }
 
-void MetadataCachingOrigin::Remember(const std::string& key, const std::string& value,
-                                     const std::optional<fscache::MetadataRecord>& stored,
-                                     bool persist) {
+std::optional<std::string> MetadataCachingOrigin::Remember(
+    const std::string& key, const std::string& value,
+    const std::optional<fscache::MetadataRecord>& stored, int64_t asked_at_ns, bool persist) {
   {
     std::lock_guard lock(mu_);
     if (recent_.size() >= sweep_recent_at_) SweepRecentLocked();
-    recent_[key] = {value, std::chrono::steady_clock::now()};
+    Recent& recent = recent_[key];
+    if (recent.asked_at_ns > asked_at_ns) return recent.value;  // Overtaken by a later question.
+    recent = {value, std::chrono::steady_clock::now(), asked_at_ns};
   }
   // Rewrite only what changed, or a record a minute old (its time bounds --stale-if-error and
   // lets a remount skip the origin), so lookups do not each cost a disk write.
-  if (!persist) return;
+  if (!persist) return std::nullopt;
   const int64_t now = NowNs();
   const int64_t refresh_ns = std::max<int64_t>(options_.ttl.count(), 60'000'000'000LL);
   if (!stored || stored->value != value || now - stored->stored_at_ns >= refresh_ns) {
     volume_->PutMetadata(key, {value, now});
   }
+  return std::nullopt;
 }
 
 namespace {
@@ -252,6 +264,7 @@ util::Result<origin::Attr> MetadataCachingOrigin::FetchAttr(const std::string& p
   auto attr = known != nullptr && !known->version.empty() ? inner_->GetAttrSince(path, *known)
               : for_read                                  ? inner_->GetAttrForRead(path)
                                                           : inner_->GetAttr(path);
+  if (attr.ok()) attr->asked_at_ns = start;
   if (measure) {
     const int64_t took = util::SteadyNs() - start;
     // A moving average (1/8 weight) of the origin's answer time; races lose a sample.
@@ -392,7 +405,7 @@ void MetadataCachingOrigin::RenewAhead(const std::string& path) {
       // Not timed: work in the pool also waits for other work there.
       auto fresh = FetchAttr(path, &known, /*for_read=*/false, /*measure=*/false);
       if (fresh.ok()) {
-        Remember(key, EncodeAttr(*fresh), volume_->GetMetadata(key));
+        (void)Remember(key, EncodeAttr(*fresh), volume_->GetMetadata(key), fresh->asked_at_ns);
         stats_.attrs_renewed_ahead.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -411,10 +424,11 @@ util::Result<std::vector<origin::DirEntry>> MetadataCachingOrigin::ListDir(const
   auto listing = Cached<std::vector<origin::DirEntry>>(
       "dir", path,
       [&](const std::vector<origin::DirEntry>*) {
+        const int64_t asked = util::SteadyNs();
         auto entries = inner_->ReadDir(path);
         if (entries.ok()) {
           fetched = true;
-          LearnFromListing(path, *entries);
+          LearnFromListing(path, *entries, asked);
           if (read_ahead) ReadAheadListings(path, *entries);
         }
         return entries;
@@ -492,7 +506,8 @@ void MetadataCachingOrigin::ReadAheadListings(const std::string& dir,
 // is): taken after the mtime's granule ended, so any later change shows as a new mtime. Where
 // nothing matches, the listing's attributes still answer stat, without a version.
 void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
-                                             const std::vector<origin::DirEntry>& entries) {
+                                             const std::vector<origin::DirEntry>& entries,
+                                             int64_t asked_at_ns) {
   RememberOrder(dir, entries);
   if (options_.ttl.count() <= 0) return;  // Nothing may be trusted past its request.
   bool described = false;
@@ -504,7 +519,7 @@ void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
     // What only the listing says lives in memory: the listing's own record keeps it on disk,
     // and a file written per entry made `ls -lR` of a cold tree twice as slow.
     if (listed.type != origin::FileType::kRegular) {
-      Remember(key, EncodeAttr(listed), std::nullopt, /*persist=*/false);
+      (void)Remember(key, EncodeAttr(listed), std::nullopt, asked_at_ns, /*persist=*/false);
       continue;
     }
     std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata(key);
@@ -517,9 +532,9 @@ void MetadataCachingOrigin::LearnFromListing(const std::string& dir,
     bool same = versioned && known.size == listed.size &&
                 known_mtime_s - known_mtime_s % granule == listed_mtime_s;
     if (same && known.version_seen_at_s >= listed_mtime_s + granule) {
-      Remember(key, stored->value, stored);  // Still current: fresh as of now.
+      (void)Remember(key, stored->value, stored, asked_at_ns);  // Still current, as of the listing.
     } else if (!same) {
-      Remember(key, EncodeAttr(listed), stored, /*persist=*/false);
+      (void)Remember(key, EncodeAttr(listed), stored, asked_at_ns, /*persist=*/false);
     }
     // Same size and mtime but reported within the mtime's granule: unproven, so the next
     // lookup asks the origin.

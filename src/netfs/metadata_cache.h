@@ -85,16 +85,17 @@ class MetadataCachingOrigin final : public origin::Origin {
   util::Result<T> Cached(const std::string& kind, const std::string& path, Fetch fetch,
                          Encode encode, Decode decode, bool use_ttl = true);
   // Keeps `value` for `key` in memory and, if `persist` and new or a minute old, in the
-  // persistent record.
-  void Remember(const std::string& key, const std::string& value,
-                const std::optional<fscache::MetadataRecord>& stored, bool persist = true);
-  // The value kept in memory for `key` if younger than the TTL, else null. REQUIRES: mu_.
-  const std::string* RecentLocked(const std::string& key) const;
+  // persistent record -- unless the answer kept in memory was asked for after this one
+  // (`asked_at_ns`, util::SteadyNs): then nothing changes and the newer value is returned.
+  std::optional<std::string> Remember(const std::string& key, const std::string& value,
+                                      const std::optional<fscache::MetadataRecord>& stored,
+                                      int64_t asked_at_ns, bool persist = true);
   // `measure`: a reader's own request, timed into attr_latency_ns_ (work in ahead_pool_ also
   // waits for other work there).
   util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known,
                                        bool for_read = false, bool measure = true);
-  void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries);
+  void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries,
+                        int64_t asked_at_ns);
   util::Result<std::vector<origin::DirEntry>> ListDir(const std::string& path, bool read_ahead);
   void ReadAheadListings(const std::string& dir, const std::vector<origin::DirEntry>& entries);
   util::Result<origin::Attr> OpenAttr(const std::string& path, bool measure);
@@ -122,7 +123,10 @@ class MetadataCachingOrigin final : public origin::Origin {
   struct Recent {
     std::string value;
     std::chrono::steady_clock::time_point fetched;
+    int64_t asked_at_ns = 0;  // When the origin was asked (util::SteadyNs).
   };
+  // The answer kept in memory for `key` if younger than the TTL, else null. REQUIRES: mu_.
+  const Recent* RecentLocked(const std::string& key) const;
   std::map<std::string, Recent> recent_;  // Protected by mu_. By record key.
   // Entries past the TTL answer nothing: they are dropped whenever the map has doubled since
   // the last sweep, so it holds about what one TTL brings in (at most kMaxRecent; a tar of

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -30,6 +31,59 @@ class MetadataCacheTest : public ::testing::Test {
   fscache::Cache cache_;
   std::shared_ptr<fscache::Volume> volume_;
 };
+
+// Answers "v<n>" to the n-th question; the first question's answer waits until released.
+class RacingOrigin final : public origin::Origin {
+ public:
+  std::string VolumeKey() const override { return "racing:"; }
+  util::Result<origin::Attr> GetAttr(const std::string&) override {
+    const int n = ++asked;
+    if (n == 1) {
+      first_asked.set_value();
+      release_first.get_future().wait();
+    }
+    origin::Attr attr;
+    attr.type = origin::FileType::kRegular;
+    attr.size = static_cast<uint64_t>(n);
+    attr.version = "v" + std::to_string(n);
+    return attr;
+  }
+  util::Result<std::vector<origin::DirEntry>> ReadDir(const std::string&) override {
+    return std::vector<origin::DirEntry>{};
+  }
+  util::Result<std::string> ReadLink(const std::string&) override { return std::string(); }
+  util::Result<origin::FsStats> StatFs() override { return origin::FsStats{}; }
+  void Read(const std::string&, const std::string&, uint64_t, std::vector<origin::IoVec>,
+            origin::ReadCompletion done) override {
+    done(util::Status::Ok(), 0);
+  }
+  std::atomic<int> asked{0};
+  std::promise<void> first_asked, release_first;
+};
+
+// Issue 15.3: the metadata cache kept (and persisted) whichever answer finished last, so a
+// slow, older answer replaced a newer one.
+TEST_F(MetadataCacheTest, ALateOlderAnswerNeverReplacesANewerOne) {
+  RacingOrigin racing;
+  MetadataCachingOrigin cached(&racing, "racing:", volume_, {OriginPolicy::kStrict, 1h, 1h});
+  util::Result<origin::Attr> first = util::Status::Error(Code::kIOError, "not answered");
+  std::thread slow([&] { first = cached.GetAttrFresh("f"); });
+  racing.first_asked.get_future().wait();
+  auto second = cached.GetAttrFresh("f");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->version, "v2");
+  racing.release_first.set_value();
+  slow.join();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->version, "v2");  // The newer answer, not its own late "v1".
+  EXPECT_EQ(cached.GetAttr("f")->version, "v2");  // Within the TTL: from memory.
+  EXPECT_EQ(racing.asked.load(), 2);
+  origin::Attr stored;
+  auto record = volume_->GetMetadata("attr:f");
+  ASSERT_TRUE(record.has_value());
+  ASSERT_TRUE(DecodeAttr(record->value, &stored));
+  EXPECT_EQ(stored.version, "v2");
+}
 
 TEST_F(MetadataCacheTest, StrictModeReportsOriginFailuresAsSuch) {
   auto strict = Make(OriginPolicy::kStrict);

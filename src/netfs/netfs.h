@@ -208,10 +208,12 @@ class Inode : public std::enable_shared_from_this<Inode> {
   util::Result<FolioSpan> ReadFolios(uint64_t pos, uint64_t len, ReadaheadState* ra);
 
   // Takes fresh attributes from the origin. A new version drops all cached data of the old
-  // one (waiting for copies to the cache in flight) and returns true.
+  // one (waiting for copies to the cache in flight) and returns true. An answer the origin was
+  // asked for before the one taken last (a late, older answer) is ignored.
   bool Revalidate(const origin::Attr& fresh);
   std::chrono::steady_clock::time_point ValidatedAt() const;
-  // Forgets all cached data of the file, in memory and on disk (`netcache invalidate`).
+  // Forgets all cached data of the file, in memory and on disk (`netcache invalidate`). Not a
+  // version change: open handles go on reading (from the origin).
   void DropCache();
   // The file's cookie (null when not caching), for inspection and pinning.
   const std::shared_ptr<fscache::Cookie>& cookie() const { return cookie_; }
@@ -225,8 +227,15 @@ class Inode : public std::enable_shared_from_this<Inode> {
   }
 
   origin::Attr attr() const;
-  // Bumped by each version change; see ReadaheadState::pinned_generation.
+  // Bumped by each version change (not by DropCache); see ReadaheadState::pinned_generation.
   uint64_t Generation() const;
+  // The current attributes and the generation of their version, read together: what a new
+  // file handle is pinned to.
+  struct Pin {
+    origin::Attr attr;
+    uint64_t generation;
+  };
+  Pin CurrentVersion() const;
   const std::string& path() const { return path_; }
   uint64_t BytesCached() const { return cookie_ ? cookie_->BytesCached() : 0; }
   size_t FoliosResident() const { return mapping_.Size(); }
@@ -235,7 +244,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   friend struct Io;
   struct Snapshot {
     origin::Attr attr;
-    uint64_t generation;
+    uint64_t generation;          // Of the data: see generation_.
+    uint64_t version_generation;  // Of the version: see version_generation_.
   };
   Snapshot TakeSnapshot();
   bool SameGeneration(uint64_t generation);
@@ -256,7 +266,15 @@ class Inode : public std::enable_shared_from_this<Inode> {
   mutable std::mutex mu_;
   std::condition_variable invalidated_cv_;
   origin::Attr attr_;            // Protected by mu_.
-  uint64_t generation_ = 0;      // Protected by mu_. Bumped on each version change.
+  // Protected by mu_. Bumped whenever cached data is dropped (a version change or DropCache):
+  // reads that filled folios across it are retried.
+  uint64_t generation_ = 0;
+  // Protected by mu_. Bumped on each version change only: what a file handle is pinned to
+  // (dropping cached data of an unchanged file fails no reader).
+  uint64_t version_generation_ = 0;
+  // Protected by mu_. When the origin was asked for the answer in attr_ (Attr::asked_at_ns): an
+  // answer asked before it is older and never replaces it.
+  int64_t attr_asked_at_ns_ = 0;
   std::chrono::steady_clock::time_point validated_at_;  // Protected by mu_. Last origin check.
   int invalidating_ = 0;         // Protected by mu_. Readers wait while it is non-zero.
   folio::Mapping mapping_;

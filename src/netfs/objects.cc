@@ -106,7 +106,7 @@ Netfs::RevalidateResult Netfs::RevalidateAll(std::chrono::nanoseconds older_than
 }
 
 Inode::Inode(Netfs* netfs, std::string path, const origin::Attr& attr)
-    : netfs_(netfs), path_(std::move(path)), attr_(attr),
+    : netfs_(netfs), path_(std::move(path)), attr_(attr), attr_asked_at_ns_(attr.asked_at_ns),
       validated_at_(std::chrono::steady_clock::now()), mapping_(netfs->pool_) {
   if (netfs->volume_ && netfs->options_.admission.Admits(path_, attr.size)) {
     cookie_ = netfs->volume_->AcquireCookie(path_, attr.version, attr.size);
@@ -122,14 +122,19 @@ origin::Attr Inode::attr() const {
 
 uint64_t Inode::Generation() const {
   std::lock_guard lock(mu_);
-  return generation_;
+  return version_generation_;
+}
+
+Inode::Pin Inode::CurrentVersion() const {
+  std::lock_guard lock(mu_);
+  return {attr_, version_generation_};
 }
 
 Inode::Snapshot Inode::TakeSnapshot() {
   std::unique_lock lock(mu_);
   // A reader must not start while old folios may still be in the mapping.
   invalidated_cv_.wait(lock, [this] { return invalidating_ == 0; });
-  return {attr_, generation_};
+  return {attr_, generation_, version_generation_};
 }
 
 bool Inode::SameGeneration(uint64_t generation) {
@@ -145,6 +150,10 @@ std::chrono::steady_clock::time_point Inode::ValidatedAt() const {
 bool Inode::Revalidate(const origin::Attr& fresh) {
   {
     std::lock_guard lock(mu_);
+    if (fresh.asked_at_ns != 0 && fresh.asked_at_ns < attr_asked_at_ns_) {
+      return false;  // Overtaken: a later question has been answered already.
+    }
+    attr_asked_at_ns_ = std::max(attr_asked_at_ns_, fresh.asked_at_ns);
     validated_at_ = std::chrono::steady_clock::now();
     bool changed = fresh.version != attr_.version;
     attr_ = fresh;
@@ -153,6 +162,7 @@ bool Inode::Revalidate(const origin::Attr& fresh) {
       return false;
     }
     ++generation_;
+    ++version_generation_;
     ++invalidating_;
   }
   NC_LOG_INFO("%s changed on the origin; dropping cached data", path_.c_str());

@@ -149,13 +149,14 @@ util::Result<std::vector<ListingEntry>> ParseJson(const std::string& body, const
     return Status::Error(Code::kIOError, "cannot parse the JSON directory listing at " + url);
   }
   std::vector<ListingEntry> entries;
+  std::set<std::string> seen;  // A name listed twice is one file: the first entry wins.
   for (const auto& item : json) {
     if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) {
       return Status::Error(Code::kIOError, "unexpected JSON directory listing at " + url);
     }
     ListingEntry entry;
     entry.name = item["name"].get<std::string>();
-    if (!ValidName(entry.name)) continue;
+    if (!ValidName(entry.name) || !seen.insert(entry.name).second) continue;
     std::string type = item.value("type", "file");
     entry.type = type == "directory" ? FileType::kDirectory
                  : type == "file"    ? FileType::kRegular

@@ -74,6 +74,20 @@ TEST(HttpListingTest, NginxJson) {
   EXPECT_EQ((*entries)[1].size, 42u);
 }
 
+// Issue 15.5: a JSON listing naming a file twice gave two directory entries of one name.
+TEST(HttpListingTest, JsonNameListedTwiceIsOneEntryTheFirst) {
+  const std::string json = R"([
+{ "name":"a", "type":"file", "size":1 },
+{ "name":"b", "type":"file", "size":2 },
+{ "name":"a", "type":"directory" }
+])";
+  auto entries = ParseListing(json, "application/json", "http://h/json/");
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(Names(*entries), (std::vector<std::pair<std::string, FileType>>{
+                                 {"a", FileType::kRegular}, {"b", FileType::kRegular}}));
+  EXPECT_EQ((*entries)[0].size, 1u);
+}
+
 TEST(HttpListingTest, SizesAndMtimesFromTheColumnsAfterEachLink) {
   const std::string nginx = R"(<html><body><pre><a href="../">../</a>
 <a href="sub/">sub/</a>                                   26-Nov-2026 02:41                   -

@@ -380,6 +380,13 @@ class HttpOrigin final : public Origin {
           read.failure = Status::Error(Code::kStale, "size changed on the server");
           return false;
         }
+        // If-Range is a request, not a promise (varnish 7.1 ignores it): the answer's own
+        // validator must be the pinned one. Absent counts as changed.
+        if (!read.validator.if_range.empty() &&
+            ResponseValidator(response, read.version) != read.validator.if_range) {
+          read.failure = Status::Error(Code::kStale, "a ranged reply of another version");
+          return false;
+        }
       } else if (response.status == 200) {
         std::string validator = ResponseValidator(response, read.version);
         if (!read.validator.if_range.empty() && validator != read.validator.if_range) {

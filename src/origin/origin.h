@@ -36,6 +36,10 @@ struct Attr {
   // With mtime it tells whether a later listing showing the same mtime and size proves the
   // version unchanged (see MetadataCachingOrigin::ReadDir).
   int64_t version_seen_at_s = 0;
+  // When (util::SteadyNs) the origin was asked the question this answers; 0 if not known (a
+  // record, a listing). Orders answers that finish out of order: one asked earlier never
+  // replaces one asked later. Not persisted.
+  int64_t asked_at_ns = 0;
 };
 
 struct DirEntry {

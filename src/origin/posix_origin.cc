@@ -61,9 +61,18 @@ class PosixOrigin final : public Origin {
 
   Result<Attr> GetAttr(const std::string& path) override {
     struct stat st;
-    int rc = path.empty() ? ::fstat(root_fd_, &st)
-                          : ::fstatat(root_fd_, path.c_str(), &st, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0) return Status::FromErrno(errno, "stat " + Describe(path));
+    if (path.empty()) {
+      if (::fstat(root_fd_, &st) != 0) return Status::FromErrno(errno, "stat " + root_);
+      return AttrOf(st);
+    }
+    // The directory is opened beneath the root, then the last name is looked at without
+    // following it: a directory on the way swapped for a symlink cannot lead outside.
+    auto [dir, name] = SplitPath(path);
+    FdCloser dir_fd(OpenBeneath(dir, O_PATH | O_DIRECTORY));
+    if (dir_fd.get() < 0) return Status::FromErrno(errno, "stat " + Describe(path));
+    if (::fstatat(dir_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Status::FromErrno(errno, "stat " + Describe(path));
+    }
     return AttrOf(st);
   }
 
@@ -98,7 +107,10 @@ class PosixOrigin final : public Origin {
 
   Result<std::string> ReadLink(const std::string& path) override {
     char target[PATH_MAX];
-    ssize_t n = ::readlinkat(root_fd_, path.c_str(), target, sizeof(target));
+    auto [dir, name] = SplitPath(path);  // Beneath the root, as in GetAttr.
+    FdCloser dir_fd(OpenBeneath(dir, O_PATH | O_DIRECTORY));
+    if (dir_fd.get() < 0) return Status::FromErrno(errno, "readlink " + Describe(path));
+    ssize_t n = ::readlinkat(dir_fd.get(), name.c_str(), target, sizeof(target));
     if (n < 0) return Status::FromErrno(errno, "readlink " + Describe(path));
     return std::string(target, static_cast<size_t>(n));
   }
@@ -134,10 +146,14 @@ class PosixOrigin final : public Origin {
 
   Status ReadSync(const std::string& path, const std::string& version, uint64_t pos,
                   const std::vector<IoVec>& iov, size_t* transferred) {
-    FdCloser fd(OpenBeneath(path, O_RDONLY));
+    // O_NONBLOCK: a FIFO swapped in for the file must not hold an origin thread in open().
+    FdCloser fd(OpenBeneath(path, O_RDONLY | O_NONBLOCK));
     if (fd.get() < 0) return Status::FromErrno(errno, "open " + Describe(path));
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + Describe(path));
+    if (!S_ISREG(st.st_mode)) {
+      return Status::Error(util::Code::kStale, Describe(path) + " is no longer a regular file");
+    }
     if (AttrOf(st).version != version) {
       return Status::Error(util::Code::kStale, Describe(path) + " changed on the origin");
     }

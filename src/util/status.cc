@@ -20,6 +20,7 @@ const char* CodeName(Code code) {
     case Code::kCorruption: return "corruption";
     case Code::kBusy: return "busy";
     case Code::kUnavailable: return "unavailable";
+    case Code::kNameTooLong: return "name too long";
   }
   return "unknown";
 }
@@ -38,6 +39,7 @@ Status Status::FromErrno(int err, const std::string& what) {
     case ESTALE: return Error(Code::kStale, message);
     case EBUSY: return Error(Code::kBusy, message);
     case EINVAL: return Error(Code::kInvalidArgument, message);
+    case ENAMETOOLONG: return Error(Code::kNameTooLong, message);
     case EINTR:
     case EAGAIN:
     case ETIMEDOUT: return Error(Code::kUnavailable, message, /*retryable=*/true);

@@ -26,6 +26,7 @@ enum class Code {
   kCorruption,  // Cached bytes or metadata failed verification.
   kBusy,
   kUnavailable,  // Transient origin trouble (timeouts, resets); retryable.
+  kNameTooLong,  // ENAMETOOLONG: a name the origin or the kernel cannot hold.
 };
 
 class [[nodiscard]] Status {

@@ -145,7 +145,7 @@ class CacheLimitTest(MountTestCase):
 
 class TmpfsCacheTestCase(MountTestCase):
     """The cache directory is a small tmpfs of the test's own (`tmpfs_options`)."""
-    tmpfs_options = "size=3m"
+    tmpfs_options = "size=3m,mode=0700"
 
     def setUp(self):
         super().setUp()
@@ -204,7 +204,7 @@ class SmallDiskTest(TmpfsCacheTestCase):
 
 class FewInodesTest(TmpfsCacheTestCase):
     """A cache file system that runs out of files (inodes) before blocks: fcull/frun/fstop."""
-    tmpfs_options = "size=64m,nr_inodes=400"
+    tmpfs_options = "size=64m,nr_inodes=400,mode=0700"
 
     def test_file_thresholds_cull_and_reads_stay_correct(self):
         files = {f"d{i % 10}/f{i:03d}": random_bytes(8192, 700 + i) for i in range(150)}

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Origin changes: seen after the attribute timeout, never mixed with the old version."""
+import errno
 import os
 import time
 import unittest
@@ -33,10 +34,10 @@ class CoherencyTest(MountTestCase):
         self.assertEqual(self.read_mounted("f"), new)
 
     def test_open_file_never_mixes_versions(self):
-        old = random_bytes(8 * FOLIO, 3)
-        new = random_bytes(8 * FOLIO, 4)
+        old = random_bytes(64 * FOLIO, 3)
+        new = random_bytes(64 * FOLIO, 4)
         self.write_origin("f", old)
-        self.mount()
+        self.mount("--memory-limit", "4M")
         path = os.path.join(self.mnt, "f")
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -45,15 +46,63 @@ class CoherencyTest(MountTestCase):
             self.replace_origin("f", new)
             time.sleep(0.6)
             os.stat(path)  # Revalidates: the daemon sees the new version.
-            try:
-                rest = os.pread(fd, 7 * FOLIO, FOLIO)
-                # Served only if still the old version (from the kernel's page cache), possibly
-                # short where the old pages run out.
-                self.assertEqual(rest, old[FOLIO:FOLIO + len(rest)])
-            except OSError as e:
-                self.assertEqual(e.errno, 5)  # EIO: a clean error, not mixed bytes.
+            self.assertEqual(self.origin_version_seen(), 1)
+            # The same handle reads on across the change: each read gives the whole range of
+            # the old version (from the kernel's page cache) or fails with EIO; never new
+            # bytes, never a short or empty read.
+            outcomes = []
+            for pos in range(FOLIO, 64 * FOLIO, FOLIO):
+                try:
+                    chunk = os.pread(fd, FOLIO, pos)
+                    self.assertEqual(chunk, old[pos:pos + FOLIO], pos)
+                    outcomes.append("old")
+                except OSError as e:
+                    self.assertEqual(e.errno, errno.EIO)
+                    outcomes.append("EIO")
+            self.assertIn("EIO", outcomes)  # Past what the page cache held: the change showed.
         finally:
             os.close(fd)
+        self.assertEqual(self.read_mounted("f"), new)
+
+    def origin_version_seen(self):
+        return self.stats()["invalidations"]
+
+    def test_two_handles_of_two_versions_never_mix(self):
+        """Issue 15.2c: the kernel's page cache is shared by every handle of a file: a handle
+        pinned to the first version read pages that a handle on the second brought in."""
+        old = random_bytes(16 * FOLIO, 10)
+        new = random_bytes(16 * FOLIO, 11)
+        self.write_origin("f", old)
+        self.mount()
+        path = os.path.join(self.mnt, "f")
+        first = os.open(path, os.O_RDONLY)
+        try:
+            self.assertEqual(os.pread(first, FOLIO, 0), old[:FOLIO])
+            self.replace_origin("f", new)
+            time.sleep(0.6)
+            second = os.open(path, os.O_RDONLY)  # Asks the origin: the new version.
+            try:
+                whole = b""
+                while len(whole) < len(new):
+                    chunk = os.pread(second, 4 * FOLIO, len(whole))
+                    self.assertTrue(chunk)
+                    whole += chunk
+                self.assertEqual(whole, new)
+                # The first handle, after the second read everything: old bytes or EIO.
+                for pos in range(0, 16 * FOLIO, FOLIO // 2):
+                    try:
+                        chunk = os.pread(first, FOLIO // 2, pos)
+                        self.assertEqual(chunk, old[pos:pos + FOLIO // 2], pos)
+                    except OSError as e:
+                        self.assertEqual(e.errno, errno.EIO, pos)
+                # And the second handle again, now that the first has read (or failed) too.
+                self.assertEqual(os.pread(second, len(new), 0), new)
+            finally:
+                os.close(second)
+        finally:
+            os.close(first)
+        # With the old handle gone, the page cache serves the new version as usual.
+        self.assertEqual(self.read_mounted("f"), new)
         self.assertEqual(self.read_mounted("f"), new)
 
     def test_grown_and_shrunk_files(self):

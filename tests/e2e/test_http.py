@@ -195,6 +195,25 @@ class HttpReadTest(HttpTestCase):
         time.sleep(0.5)
         self.assertEqual(self.read_mounted("f"), new)
 
+    def test_a_file_grown_after_a_listing_reads_whole(self):
+        """Issue 15.2b: the kernel read up to the size a listing gave it, so a file that grew
+        between `ls -l` and `cat` read as the new content cut at the old size."""
+        old = random_bytes(3 * FOLIO + 5, 12)
+        path = self.write_origin("d/f", old)
+        self.nginx.start()
+        self.mount_url(self.nginx.url, "--attr-timeout", "30")
+        # As `ls -l`: the listing's sizes, no request per file; the kernel now holds the old size.
+        self.assertEqual(os.listdir(os.path.join(self.mnt, "d")), ["f"])
+        listed = os.stat(os.path.join(self.mnt, "d/f"))
+        self.assertEqual(listed.st_size, len(old))
+        new = old + random_bytes(2 * FOLIO, 13)
+        with open(path, "ab") as f:
+            f.write(new[len(old):])
+        st = os.stat(path)  # nginx's validators have one-second resolution.
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5 * 10**9))
+        self.assertEqual(self.read_mounted("d/f"), new)
+        self.assertEqual(os.stat(os.path.join(self.mnt, "d/f")).st_size, len(new))
+
     def test_bad_urls_are_clear_errors(self):
         self.nginx.start()
         for url, fragment in [(f"http://127.0.0.1:{self.nginx.port + 1 if self.nginx.port < 65535 else 1}/", "cannot use"),
