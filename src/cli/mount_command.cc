@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -100,6 +101,52 @@ bool IsMountPoint(const std::string& path) {
   return false;
 }
 
+// A year: long enough for any timeout, short enough for nanoseconds in 64 bits.
+constexpr int64_t kMaxSeconds = 365LL * 24 * 3600;
+
+// `path` with its symlinks resolved as far as it exists (a cache dir may not exist yet).
+std::string ResolvedAsFarAsItExists(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) != nullptr) return resolved;
+  size_t slash = path.rfind('/');
+  if (errno != ENOENT || slash == std::string::npos || slash == 0) return path;
+  return ResolvedAsFarAsItExists(path.substr(0, slash)) + path.substr(slash);
+}
+
+// Whether `inner` is `outer` or below it (both resolved, absolute).
+bool Within(const std::string& inner, const std::string& outer) {
+  return inner == outer || outer == "/" || inner.rfind(outer + "/", 0) == 0;
+}
+
+// Paths that would make the daemon wait on its own mount (reads of the cache or the source
+// through the mountpoint, which it serves), or count the mount as cache (the culler's size walk
+// descending into it): refused before anything is mounted.
+std::string CheckNesting(const MountArgs& args, bool http) {
+  const std::string& mnt = args.mountpoint;  // Resolved by now; so is a local source.
+  if (!args.no_cache) {
+    const std::string cache = ResolvedAsFarAsItExists(args.cache_dir);
+    if (Within(cache, mnt)) {
+      return "the cache directory " + cache + " is inside the mountpoint " + mnt +
+             ": the daemon would read its own mount; choose a cache directory outside it";
+    }
+    if (Within(mnt, cache)) {
+      return "the mountpoint " + mnt + " is inside the cache directory " + cache +
+             ": culling would count (and remove) what is mounted there; mount elsewhere";
+    }
+  }
+  if (!http) {
+    if (Within(mnt, args.source)) {
+      return "the mountpoint " + mnt + " is inside the source " + args.source +
+             ": the mount would serve itself; mount outside the source";
+    }
+    if (Within(args.source, mnt)) {
+      return "the source " + args.source + " is inside the mountpoint " + mnt +
+             ": the mount would hide it and serve itself; mount elsewhere";
+    }
+  }
+  return "";
+}
+
 std::string CheckArguments(MountArgs& args) {
   const bool http = origin::IsHttpUrl(args.source);
   struct stat st;
@@ -163,7 +210,20 @@ std::string CheckArguments(MountArgs& args) {
     if (::getcwd(cwd, sizeof(cwd)) == nullptr) return std::string("getcwd: ") + std::strerror(errno);
     args.cache_dir = std::string(cwd) + "/" + args.cache_dir;
   }
-  if (args.attr_timeout < 0) return "--attr-timeout must not be negative";
+  // NaN passes every comparison, and inf overflows the nanosecond timeouts made of it.
+  if (!std::isfinite(args.attr_timeout) || args.attr_timeout < 0 || args.attr_timeout > kMaxSeconds) {
+    return "--attr-timeout must be a number of seconds from 0 to " + std::to_string(kMaxSeconds);
+  }
+  if (args.stale_if_error &&
+      (!std::isfinite(*args.stale_if_error) || *args.stale_if_error > kMaxSeconds)) {
+    return "--stale-if-error must be a number of seconds up to " + std::to_string(kMaxSeconds);
+  }
+  if (!args.cache_min_size.empty() && !args.cache_max_size.empty() &&
+      *ParseSize(args.cache_min_size) > *ParseSize(args.cache_max_size)) {
+    return "--cache-min-size " + args.cache_min_size + " is larger than --cache-max-size " +
+           args.cache_max_size + ": no file would be cached";
+  }
+  if (std::string nested = CheckNesting(args, http); !nested.empty()) return nested;
   if (args.origin_threads < 1 || args.fuse_threads < 1) return "thread counts must be at least 1";
   return "";
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -868,7 +869,15 @@ Status Session::Loop() {
   fuse_loop_cfg_destroy(config);
   fuse_session_unmount(impl_->se);
   impl_->mounted = false;
-  if (rc != 0) return Status::Error(util::Code::kIOError, "FUSE loop ended with an error");
+  // libfuse's signal handlers end the loop with the signal's number: SIGTERM, SIGINT and SIGHUP
+  // ask for a clean unmount (a service manager stopping us), not an error.
+  if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP) {
+    NC_LOG_INFO("%s: unmounting", strsignal(rc));
+    return Status::Ok();
+  }
+  if (rc != 0) {
+    return Status::Error(util::Code::kIOError, "FUSE loop ended with an error (" + std::to_string(rc) + ")");
+  }
   return Status::Ok();
 }
 

@@ -168,6 +168,11 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
       return cached;
     }
     stats_.offline_misses.fetch_add(1, std::memory_order_relaxed);
+    // A name the cached listing of its directory shows exists: what is missing is only what the
+    // cache holds of it, so the answer is EIO (as for an unreachable origin), not ENOENT.
+    if (ListedInCache(path)) {
+      return Status::Error(Code::kIOError, path + ": listed, but not in the cache (offline)");
+    }
     return Status::Error(Code::kNotFound, path + ": not in the cache (offline)");
   }
   if (use_ttl && have && age >= 0 && age < options_.ttl.count()) {
@@ -200,6 +205,16 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
                 static_cast<double>(age) / 1e9, fresh.status().ToString().c_str());
   }
   return cached;
+}
+
+bool MetadataCachingOrigin::ListedInCache(const std::string& path) {
+  if (path.empty()) return false;
+  auto [dir, name] = origin::SplitPath(path);
+  std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata("dir:" + dir);
+  std::vector<origin::DirEntry> entries;
+  if (!stored || !DecodeListing(stored->value, &entries)) return false;
+  return std::any_of(entries.begin(), entries.end(),
+                     [&name](const origin::DirEntry& entry) { return entry.name == name; });
 }
 
 size_t MetadataCachingOrigin::RecentAnswers() {

@@ -3,11 +3,12 @@
 directories, lying and abusive HTTP servers (hostile_origin.py), and careless use."""
 import errno
 import os
+import signal
 import subprocess
 import time
 import unittest
 
-from harness import MountTestCase, random_bytes, run
+from harness import NETCACHE, MountTestCase, random_bytes, run
 from hostile_origin import HostileOrigin
 from nginx import Nginx
 
@@ -112,6 +113,65 @@ class CacheDirSafetyTest(MountTestCase):
         with open(victim, "rb") as f:
             self.assertEqual(f.read(), b"root's own bytes")
         self.assertFalse(os.path.exists(made))
+
+
+class CarelessUserTest(MountTestCase):
+    def assert_refused(self, args, fragment):
+        result = run("mount", *args, check=False)
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        self.assertIn(fragment, result.stderr)
+        for mnt in (self.mnt, os.path.join(self.origin, "inner"), os.path.join(self.cache, "inner")):
+            self.assertFalse(os.path.ismount(mnt), mnt)
+
+    def test_nested_paths_are_refused(self):
+        """Issue 15.11: a cache dir inside the mountpoint, or a mountpoint inside the source,
+        deadlocked the daemon on itself; a mountpoint inside the cache dir was culled."""
+        self.write_origin("f", b"x")
+        inner = os.path.join(self.origin, "inner")
+        os.makedirs(inner)
+        os.makedirs(os.path.join(self.cache, "inner"))
+        self.assert_refused([self.origin, self.mnt, "--cache-dir", os.path.join(self.mnt, "c")],
+                            "is inside the mountpoint")
+        self.assert_refused([self.origin, self.mnt, "--cache-dir", self.mnt], "is inside the mountpoint")
+        self.assert_refused([self.origin, os.path.join(self.cache, "inner"), "--cache-dir", self.cache],
+                            "is inside the cache directory")
+        self.assert_refused([self.origin, inner, "--cache-dir", self.cache], "is inside the source")
+        self.assert_refused([inner, self.origin, "--cache-dir", os.path.join(self.scratch, "c2")],
+                            "is inside the mountpoint")
+        # Through a symlink too.
+        link = os.path.join(self.scratch, "link")
+        os.symlink(self.mnt, link)
+        self.assert_refused([self.origin, self.mnt, "--cache-dir", os.path.join(link, "c")],
+                            "is inside the mountpoint")
+
+    def test_bad_numbers_are_refused(self):
+        """Issue 15.5 and 15.22: nan and inf timeouts were taken (and gave torn reads); a minimum
+        size above the maximum cached nothing without a word."""
+        self.write_origin("f", b"x")
+        base = [self.origin, self.mnt, "--cache-dir", self.cache]
+        for value in ("nan", "inf", "-1", "1e30"):
+            self.assert_refused(base + ["--attr-timeout", value], "--attr-timeout")
+        self.assert_refused(base + ["--stale-if-error", "inf"], "--stale-if-error")
+        self.assert_refused(base + ["--cache-min-size", "10M", "--cache-max-size", "1M"],
+                            "larger than --cache-max-size")
+
+    def test_sigterm_to_a_foreground_daemon_unmounts_cleanly_with_status_0(self):
+        """Issue 15.20: SIGTERM logged "FUSE loop ended with an error" and exited 1."""
+        self.write_origin("f", b"hello")
+        daemon = subprocess.Popen([NETCACHE, "mount", "-f", self.origin, self.mnt, "--cache-dir", self.cache],
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            self.wait_for(lambda: os.path.ismount(self.mnt), "the mount")
+            self.assertEqual(self.read_mounted("f"), b"hello")
+            daemon.send_signal(signal.SIGTERM)
+            _, err = daemon.communicate(timeout=60)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
+        self.assertEqual(daemon.returncode, 0, err)
+        self.assertNotIn("error", err.lower())
+        self.assertFalse(os.path.ismount(self.mnt))
 
 
 class HostileHttpTestCase(MountTestCase):

@@ -528,8 +528,14 @@ class HttpPolicyTest(HttpTestCase):
         self.assertEqual(sorted(os.listdir(os.path.join(self.mnt, "d"))), ["b", "e"])
         for rel in ["a", "d/b", "d/e/c"]:
             self.assertEqual(self.read_mounted(rel), self.files[rel])
-        with self.assertRaises(OSError):  # Never fetched, and no network to fetch it.
+        # Never fetched, and no network to fetch it: EIO (it is listed, so it exists; issue
+        # 15.19), while a name the listing does not show is ENOENT.
+        with self.assertRaises(OSError) as caught:
             self.read_mounted("uncached")
+        self.assertEqual(caught.exception.errno, errno.EIO)
+        with self.assertRaises(OSError) as caught:
+            self.read_mounted("never-listed")
+        self.assertEqual(caught.exception.errno, errno.ENOENT)
         stats = self.stats()
         self.assertEqual(stats["bytes_from_origin"], 0)
         self.assertGreater(stats["metadata_cache_hits"], 0)
