@@ -7,6 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -49,6 +53,32 @@ int RunFusermount(const std::string& mountpoint, bool lazy) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// The file system type mounted at `path` (the last mount there), or "" if nothing is.
+std::string MountedType(const std::string& path) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line, type;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point, word;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (UnescapeMountinfo(mount_point) != path) continue;
+    while (fields >> word && word != "-") {
+    }
+    fields >> type;
+  }
+  return type;
+}
+
+// The mountpoint as mountinfo writes it: absolute, symlinks resolved (a dead FUSE mount cannot
+// be resolved, ENOTCONN: then as given, made absolute).
+std::string AbsoluteMountpoint(const std::string& given) {
+  char resolved[PATH_MAX];
+  if (::realpath(given.c_str(), resolved) != nullptr) return resolved;
+  if (!given.empty() && given[0] == '/') return given;
+  char cwd[PATH_MAX];
+  return ::getcwd(cwd, sizeof(cwd)) == nullptr ? given : std::string(cwd) + "/" + given;
+}
+
 }  // namespace
 
 CommandRunner AddUmountCommand(CLI::App& app) {
@@ -64,6 +94,18 @@ CommandRunner AddUmountCommand(CLI::App& app) {
   cmd->add_option("--timeout", args->timeout, "Seconds to wait for the daemon to exit")
       ->default_val(60);
   return [args]() -> int {
+    // Only netcache's own mounts: this command must not be a way to unmount anything else.
+    const std::string path = AbsoluteMountpoint(args->mountpoint);
+    const std::string type = MountedType(path);
+    if (type.empty()) {
+      std::fprintf(stderr, "netcache umount: %s is not mounted\n", args->mountpoint.c_str());
+      return 1;
+    }
+    if (type != "fuse.netcache") {
+      std::fprintf(stderr, "netcache umount: %s is a %s mount, not a netcache one; not unmounting it\n",
+                   args->mountpoint.c_str(), type.c_str());
+      return 1;
+    }
     std::string json, error;
     long pid = ReadStats(args->mountpoint, &json, &error) ? PidFromStats(json) : -1;
     int rc = RunFusermount(args->mountpoint, args->lazy);

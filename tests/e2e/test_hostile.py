@@ -155,6 +155,26 @@ class CarelessUserTest(MountTestCase):
         self.assert_refused(base + ["--cache-min-size", "10M", "--cache-max-size", "1M"],
                             "larger than --cache-max-size")
 
+    def test_umount_unmounts_only_netcache_mounts(self):
+        """Issue 15.8 and 15.22: `netcache umount` unmounted any file system (a tmpfs), and said
+        "Invalid argument" twice of a directory with nothing mounted."""
+        result = run("umount", self.mnt, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("is not mounted", result.stderr)
+        other = os.path.join(self.scratch, "tmpfs")
+        os.makedirs(other)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", other], check=True)
+        try:
+            result = run("umount", other, check=False)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("not a netcache one", result.stderr)
+            self.assertTrue(os.path.ismount(other))
+        finally:
+            subprocess.run(["umount", other], check=True)
+        self.write_origin("f", b"x")
+        self.mount()
+        self.umount()
+
     def test_sigterm_to_a_foreground_daemon_unmounts_cleanly_with_status_0(self):
         """Issue 15.20: SIGTERM logged "FUSE loop ended with an error" and exited 1."""
         self.write_origin("f", b"hello")
