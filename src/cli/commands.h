@@ -34,6 +34,9 @@ std::optional<std::vector<std::string>> MountHelperArgs(int argc, char** argv);
 
 // /proc/self/mountinfo fields escape spaces and such as octal (\040).
 std::string UnescapeMountinfo(const std::string& field);
+// The file system type mounted at `path` (absolute, resolved; the last mount there, as in
+// /proc/self/mountinfo), or "" if nothing is mounted there.
+std::string MountedType(const std::string& path);
 
 // Config file support for `netcache mount` (config.cc).
 std::string DefaultConfigPath();

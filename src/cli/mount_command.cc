@@ -87,19 +87,24 @@ std::string UnescapeMountinfo(const std::string& field) {
   return out;
 }
 
-namespace {
-
-bool IsMountPoint(const std::string& path) {
+std::string MountedType(const std::string& path) {
   std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
+  std::string line, type;
   while (std::getline(mountinfo, line)) {
     std::istringstream fields(line);
-    std::string id, parent, devno, root, mount_point;
+    std::string id, parent, devno, root, mount_point, word;
     fields >> id >> parent >> devno >> root >> mount_point;
-    if (UnescapeMountinfo(mount_point) == path) return true;
+    if (UnescapeMountinfo(mount_point) != path) continue;
+    while (fields >> word && word != "-") {  // Optional fields end at "-"; the type follows.
+    }
+    fields >> type;
   }
-  return false;
+  return type;
 }
+
+namespace {
+
+bool IsMountPoint(const std::string& path) { return !MountedType(path).empty(); }
 
 // A year: long enough for any timeout, short enough for nanoseconds in 64 bits.
 constexpr int64_t kMaxSeconds = 365LL * 24 * 3600;

@@ -8,8 +8,6 @@
 
 #include <cerrno>
 #include <climits>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <chrono>
 #include <cstring>
@@ -51,22 +49,6 @@ int RunFusermount(const std::string& mountpoint, bool lazy) {
   int status = 0;
   if (child < 0 || waitpid(child, &status, 0) < 0) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// The file system type mounted at `path` (the last mount there), or "" if nothing is.
-std::string MountedType(const std::string& path) {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line, type;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, devno, root, mount_point, word;
-    fields >> id >> parent >> devno >> root >> mount_point;
-    if (UnescapeMountinfo(mount_point) != path) continue;
-    while (fields >> word && word != "-") {
-    }
-    fields >> type;
-  }
-  return type;
 }
 
 // The mountpoint as mountinfo writes it: absolute, symlinks resolved (a dead FUSE mount cannot

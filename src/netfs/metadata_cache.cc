@@ -170,7 +170,7 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
     stats_.offline_misses.fetch_add(1, std::memory_order_relaxed);
     // A name the cached listing of its directory shows exists: what is missing is only what the
     // cache holds of it, so the answer is EIO (as for an unreachable origin), not ENOENT.
-    if (ListedInCache(path)) {
+    if (StoredListingEntry(path)) {
       return Status::Error(Code::kIOError, path + ": listed, but not in the cache (offline)");
     }
     return Status::Error(Code::kNotFound, path + ": not in the cache (offline)");
@@ -207,14 +207,16 @@ util::Result<T> MetadataCachingOrigin::Cached(const std::string& kind, const std
   return cached;
 }
 
-bool MetadataCachingOrigin::ListedInCache(const std::string& path) {
-  if (path.empty()) return false;
+std::optional<origin::DirEntry> MetadataCachingOrigin::StoredListingEntry(const std::string& path) {
+  if (path.empty()) return std::nullopt;
   auto [dir, name] = origin::SplitPath(path);
   std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata("dir:" + dir);
   std::vector<origin::DirEntry> entries;
-  if (!stored || !DecodeListing(stored->value, &entries)) return false;
-  return std::any_of(entries.begin(), entries.end(),
-                     [&name](const origin::DirEntry& entry) { return entry.name == name; });
+  if (!stored || !DecodeListing(stored->value, &entries)) return std::nullopt;
+  for (origin::DirEntry& entry : entries) {
+    if (entry.name == name) return std::move(entry);
+  }
+  return std::nullopt;
 }
 
 size_t MetadataCachingOrigin::RecentAnswers() {
@@ -382,13 +384,8 @@ util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttr(const std::string&
       (options_.policy == OriginPolicy::kStaleIfError && OriginUnreachable(attr.status()));
   if (attr.ok() || path.empty() || !may_use_listing) return attr;
   // Never opened, so never asked about: what the stored listing of its directory said.
-  std::optional<fscache::MetadataRecord> stored = volume_->GetMetadata("dir:" + dir);
-  std::vector<origin::DirEntry> entries;
-  if (!stored || !DecodeListing(stored->value, &entries)) return attr;
-  for (const origin::DirEntry& entry : entries) {
-    if (entry.name == name && entry.attr) return *entry.attr;
-  }
-  return attr;
+  std::optional<origin::DirEntry> listed = StoredListingEntry(path);
+  return listed && listed->attr ? *listed->attr : attr;
 }
 
 util::Result<origin::Attr> MetadataCachingOrigin::GetStatAttrInUse(const std::string& path) {

@@ -94,8 +94,8 @@ class MetadataCachingOrigin final : public origin::Origin {
   // waits for other work there).
   util::Result<origin::Attr> FetchAttr(const std::string& path, const origin::Attr* known,
                                        bool for_read = false, bool measure = true);
-  // Whether the persistent listing of `path`'s directory names it.
-  bool ListedInCache(const std::string& path);
+  // `path`'s entry in the persistent listing of its directory, if that names it.
+  std::optional<origin::DirEntry> StoredListingEntry(const std::string& path);
   void LearnFromListing(const std::string& dir, const std::vector<origin::DirEntry>& entries,
                         int64_t asked_at_ns);
   util::Result<std::vector<origin::DirEntry>> ListDir(const std::string& path, bool read_ahead);
